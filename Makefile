@@ -1,0 +1,44 @@
+# flagger: make install | demo | test | lint
+# Every step a fresh machine needs is here; CI runs `bash .ci/run`, which runs `make lint test`.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check --quiet
+MODEL ?= models/flagger-edos
+DEMO_OUT ?= examples/out
+
+.PHONY: install dev demo test lint format clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade "pip>=24"
+	$(PIP) install -e .
+	touch $@
+
+dev: $(VENV)/.dev-installed
+
+$(VENV)/.dev-installed: $(VENV)/.installed
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+demo: install
+	$(VENV)/bin/flagger scan examples/messages.csv --output $(DEMO_OUT)/results.jsonl \
+		--report $(DEMO_OUT)/report.json --model $(MODEL) --overwrite
+	@echo "demo done: verdicts in $(DEMO_OUT)/results.jsonl, summary in $(DEMO_OUT)/report.json"
+
+test: dev
+	$(PY) -m pytest
+
+lint: dev
+	$(VENV)/bin/ruff check src tests training bench
+	$(VENV)/bin/ruff format --check src tests training bench
+
+format: dev
+	$(VENV)/bin/ruff format src tests training bench
+	$(VENV)/bin/ruff check --fix src tests training bench
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,206 @@
+"""The ``flagger`` command line: thin Typer commands over the importable functions.
+
+Every ``FlaggerError`` is printed as one line on stderr with exit status 2; no stack traces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flagger.errors import FlaggerError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Flag sexist language in messages, and say what kind it is.",
+)
+
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", "-m", help="Model directory (default: the shipped model).")
+]
+ThresholdOption = Annotated[
+    float | None, typer.Option(help="Flag when score >= this (default: the model's threshold).")
+]
+TextFieldOption = Annotated[str, typer.Option(help="Column or key holding the message text.")]
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(model: Path | None) -> Any:
+    from flagger.model import Flagger  # torch is imported only by commands that need it
+
+    return Flagger.load(model)
+
+
+@app.command()
+def score(
+    texts: Annotated[list[str], typer.Argument(help="One or more messages to score.")],
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+) -> None:
+    """Score messages and print one JSON object per message."""
+    flagger = _load(model)
+    for result in flagger.score(texts, threshold=threshold):
+        typer.echo(
+            json.dumps(
+                {**result.model_dump(), "model_version": flagger.version}, ensure_ascii=False
+            )
+        )
+
+
+@app.command()
+def scan(
+    input: Annotated[Path, typer.Argument(help="CSV, TSV or JSONL file of messages.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file for the verdicts.")],
+    text_field: TextFieldOption = "text",
+    id_field: Annotated[str, typer.Option(help="Column or key holding the message id.")] = "id",
+    format: Annotated[
+        str | None, typer.Option(help="csv, tsv or jsonl (default: by extension).")
+    ] = None,
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+    report: Annotated[Path | None, typer.Option(help="Write a JSON summary report here.")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 256,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Score every message in an archive file and write one JSON line per message."""
+    from flagger.scan import scan as run_scan
+
+    summary = run_scan(
+        _load(model),
+        input,
+        output,
+        text_field=text_field,
+        id_field=id_field,
+        fmt=format,
+        threshold=threshold,
+        batch_size=batch_size,
+        overwrite=overwrite,
+    )
+    if report:
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8")
+    typer.echo(
+        f"read {summary.read} messages, flagged {summary.flagged}, errors {summary.errors}, "
+        f"{summary.seconds:.1f}s ({summary.messages_per_second:.1f} msg/s)",
+        err=True,
+    )
+    typer.echo(f"results: {summary.output}", err=True)
+    if report:
+        typer.echo(f"report: {report}", err=True)
+    if summary.errors_file:
+        typer.echo(f"errors: {summary.errors_file}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option(help="Labelled CSV, JSONL or Parquet file.")],
+    split: Annotated[
+        str | None, typer.Option(help="Only rows whose 'split' is this (e.g. dev).")
+    ] = None,
+    model: ModelOption = None,
+    threshold: ThresholdOption = None,
+    text_field: TextFieldOption = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Report EDOS Task A/B/C macro-F1, precision, recall, PR-AUC and calibration error."""
+    from flagger.data import load_examples, select_split
+    from flagger.evaluate import evaluate as run_evaluate
+
+    examples = select_split(load_examples(data, text_field=text_field), split)
+    flagger = _load(model)
+    report = {
+        "model": flagger.version,
+        "data": str(data),
+        "split": split,
+        **run_evaluate(flagger, examples, threshold),
+    }
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(
+        f"model {report['model']} on {data} (split: {split or 'all'}), "
+        f"{report['messages']} messages, threshold {report['threshold']:.4f}"
+    )
+    for key in (
+        "task_a_macro_f1",
+        "task_b_macro_f1",
+        "task_c_macro_f1",
+        "precision",
+        "recall",
+        "pr_auc",
+        "ece",
+    ):
+        if key in report:
+            typer.echo(f"  {key:<16} {report[key]:.4f}")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Labelled CSV, JSONL or Parquet file.")],
+    out: Annotated[Path, typer.Option(help="Model directory to write.")],
+    config: Annotated[Path | None, typer.Option(help="JSON training config (a recipe).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (overrides the config).")] = None,
+    epochs: Annotated[float | None, typer.Option(help="Epochs (overrides the config).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    base_model: Annotated[
+        str | None, typer.Option(help="Local encoder directory to start from.")
+    ] = None,
+    text_field: TextFieldOption = "text",
+    name: Annotated[
+        str, typer.Option(help="Model name recorded in the directory.")
+    ] = "flagger-edos",
+    version: Annotated[
+        str, typer.Option(help="Model version recorded in the directory.")
+    ] = "1.0.0",
+) -> None:
+    """Fine-tune a model on labelled data and write a self-contained model directory."""
+    from flagger.training import TrainingConfig
+    from flagger.training import train as run_train
+
+    overrides: dict[str, Any] = {
+        "seed": seed,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "base_model": base_model,
+    }
+    recipe = (
+        TrainingConfig.from_file(config, **overrides)
+        if config
+        else TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
+    )
+    result = run_train(data, out, recipe, text_field=text_field, name=name, version=version)
+    metrics = result.dev_metrics
+    typer.echo(
+        f"wrote {result.model_dir} ({result.steps} steps, {result.seconds:.0f}s); dev: "
+        + ", ".join(
+            f"{k} {metrics[k]:.4f}"
+            for k in ("task_a_macro_f1", "task_b_macro_f1", "task_c_macro_f1")
+            if k in metrics
+        )
+    )
+
+
+def main() -> None:
+    """Console entry point: run the app, turning user errors into one line and exit code 2."""
+    try:
+        app()
+    except FlaggerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)

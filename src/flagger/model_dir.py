@@ -1,0 +1,187 @@
+"""Self-describing model directories: save, verify and load.
+
+A model directory holds the weights (``model.safetensors``, fp16), the encoder ``config.json``, the
+tokenizer files, ``flagger.json`` (labels, window sizes, threshold, metrics, training config, data
+hash, version), a model card (``README.md``) and ``manifest.json`` with the sha256 of every file.
+A directory without them, or whose files do not match the manifest, is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from safetensors.torch import load_file, save_file
+from transformers import AutoTokenizer, BertConfig, PreTrainedTokenizerBase
+
+from flagger.errors import ModelDirectoryError
+from flagger.labels import CATEGORIES, VECTORS
+from flagger.network import MultiTaskClassifier
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+INFO_FILE = "flagger.json"
+MANIFEST_FILE = "manifest.json"
+CARD_FILE = "README.md"
+SHIPPED_MODEL_NAME = "flagger-edos"
+REQUIRED_FILES = (
+    WEIGHTS_FILE,
+    "config.json",
+    "tokenizer.json",
+    INFO_FILE,
+    MANIFEST_FILE,
+    CARD_FILE,
+)
+
+
+class ModelInfo(BaseModel):
+    """The contents of ``flagger.json``: everything needed to use and audit a model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format_version: int = FORMAT_VERSION
+    name: str
+    version: str
+    base_model: str
+    categories: list[str] = Field(default_factory=lambda: list(CATEGORIES))
+    vectors: list[str] = Field(default_factory=lambda: list(VECTORS))
+    max_length: int = Field(gt=8, le=512, description="tokens per window, special tokens included")
+    window_stride: int = Field(gt=0, description="tokens between the starts of two windows")
+    threshold: float = Field(ge=0.0, le=1.0, description="default decision threshold on score")
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)
+    created: str = ""
+
+
+def sha256_file(path: Path) -> str:
+    """Return the hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def write_manifest(directory: Path) -> None:
+    """Write ``manifest.json`` listing the sha256 of every other file in ``directory``."""
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and p.name != MANIFEST_FILE)
+    manifest = {str(p.relative_to(directory)): sha256_file(p) for p in files}
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def verify_manifest(directory: Path) -> None:
+    """Check every file listed in the manifest exists and has the recorded sha256.
+
+    Raises:
+        ModelDirectoryError: naming the first missing or modified file.
+    """
+    try:
+        manifest = json.loads((directory / MANIFEST_FILE).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelDirectoryError(
+            f"{directory / MANIFEST_FILE}: unreadable manifest ({exc})"
+        ) from None
+    for name, expected in manifest.items():
+        path = directory / name
+        if not path.is_file():
+            raise ModelDirectoryError(
+                f"{directory}: file {name!r} listed in the manifest is missing"
+            )
+        if sha256_file(path) != expected:
+            raise ModelDirectoryError(
+                f"{directory}: file {name!r} does not match its sha256 in {MANIFEST_FILE}; "
+                "the model was modified or corrupted, restore it from a clean copy"
+            )
+
+
+def save_model_dir(
+    directory: Path,
+    network: MultiTaskClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    info: ModelInfo,
+    card: str,
+) -> Path:
+    """Write a complete model directory (weights stored as fp16) and its manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in network.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    network.config.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    (directory / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")
+    (directory / CARD_FILE).write_text(card)
+    write_manifest(directory)
+    return directory
+
+
+def read_info(directory: Path) -> ModelInfo:
+    """Read and validate ``flagger.json``; check its labels match this version of flagger."""
+    path = directory / INFO_FILE
+    try:
+        info = ModelInfo.model_validate_json(path.read_text())
+    except (OSError, ValidationError) as exc:
+        raise ModelDirectoryError(
+            f"{path}: not a valid flagger model description ({exc})"
+        ) from None
+    if info.format_version != FORMAT_VERSION:
+        raise ModelDirectoryError(
+            f"{path}: format_version {info.format_version}, this flagger reads {FORMAT_VERSION}"
+        )
+    if tuple(info.categories) != CATEGORIES or tuple(info.vectors) != VECTORS:
+        raise ModelDirectoryError(f"{path}: label set differs from this flagger's EDOS taxonomy")
+    return info
+
+
+def load_model_dir(
+    directory: str | os.PathLike[str],
+) -> tuple[MultiTaskClassifier, PreTrainedTokenizerBase, ModelInfo]:
+    """Verify and load a model directory for inference (float32, eval mode).
+
+    Raises:
+        ModelDirectoryError: if the directory is missing, incomplete, tampered with or incompatible.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        raise ModelDirectoryError(f"model directory {path} does not exist")
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise ModelDirectoryError(
+            f"{path} is not a flagger model directory: missing {', '.join(missing)}"
+        )
+    verify_manifest(path)
+    info = read_info(path)
+    network = MultiTaskClassifier(BertConfig.from_pretrained(str(path)))
+    state = {k: v.to(torch.float32) for k, v in load_file(str(path / WEIGHTS_FILE)).items()}
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelDirectoryError(
+            f"{path / WEIGHTS_FILE}: weights do not fit the config ({exc})"
+        ) from None
+    network.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    return network, tokenizer, info
+
+
+def default_model_dir() -> Path:
+    """Locate the shipped model: ``$FLAGGER_MODEL``, else ``models/flagger-edos`` in the checkout.
+
+    Raises:
+        ModelDirectoryError: if neither exists.
+    """
+    env = os.environ.get("FLAGGER_MODEL")
+    if env:
+        return Path(env)
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "models" / SHIPPED_MODEL_NAME
+        if candidate.is_dir():
+            return candidate
+    raise ModelDirectoryError(
+        f"no shipped model found: set FLAGGER_MODEL or pass a path to a model directory "
+        f"(looked for models/{SHIPPED_MODEL_NAME} above {Path(__file__).parent})"
+    )

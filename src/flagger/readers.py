@@ -1,0 +1,117 @@
+"""Stream messages out of archive files, one record at a time, with their source location.
+
+CSV/TSV and JSONL are read line by line (memory stays flat whatever the file size). A record
+that cannot be used (bad JSON, missing or empty text) is yielded as a ``ReadError`` naming its
+line, so a scan can log it and go on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from flagger.errors import InputFileError
+from flagger.files import require_file, require_utf8, tabular_format
+
+# Archive rows can hold whole email bodies; the csv module's default field limit is 128 KiB.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to score; ``source`` is ``file:line`` for tracing it back."""
+
+    id: str
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ReadError:
+    """A record that could not be turned into a message."""
+
+    source: str
+    reason: str
+
+
+Record = Message | ReadError
+
+
+def _message(
+    fields: dict[str, object], text_field: str, id_field: str, source: str, row_number: int
+) -> Record:
+    text = fields.get(text_field)
+    if text is None:
+        return ReadError(source, f"missing field {text_field!r}")
+    if not isinstance(text, str):
+        return ReadError(
+            source, f"field {text_field!r} is {type(text).__name__}, expected a string"
+        )
+    if not text.strip():
+        return ReadError(source, f"empty field {text_field!r}")
+    raw_id = fields.get(id_field)
+    message_id = str(raw_id) if raw_id not in (None, "") else str(row_number)
+    return Message(id=message_id, text=text, source=source)
+
+
+def _read_csv(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        header = reader.fieldnames or []
+        if text_field not in header:
+            raise InputFileError(
+                f"{path}:1: missing column {text_field!r}; found {header} "
+                "(use --text-field to name the text column)"
+            )
+        for row_number, row in enumerate(reader, start=1):
+            yield _message(row, text_field, id_field, f"{path}:{reader.line_num}", row_number)
+
+
+def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
+    with path.open(encoding="utf-8") as handle:
+        row_number = 0
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            row_number += 1
+            source = f"{path}:{line_number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield ReadError(source, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            if not isinstance(record, dict):
+                yield ReadError(source, f"expected a JSON object, found {type(record).__name__}")
+                continue
+            yield _message(record, text_field, id_field, source, row_number)
+
+
+def read_messages(
+    path: str | Path, *, text_field: str = "text", id_field: str = "id", fmt: str | None = None
+) -> Iterator[Record]:
+    """Yield the messages (or read errors) of a CSV, TSV or JSONL file, in file order.
+
+    Args:
+        path: the archive file.
+        text_field: column or key holding the message text.
+        id_field: column or key holding the message id; the row number when absent.
+        fmt: ``csv``, ``tsv`` or ``jsonl``; inferred from the extension when ``None``.
+
+    Raises:
+        InputFileError: missing, empty, non-UTF-8 or unsupported file, or a CSV without the text
+            column. Problems with single records are yielded as ``ReadError`` instead.
+    """
+    file = require_file(path)
+    kind = tabular_format(file, fmt)
+    if kind == "parquet":
+        raise InputFileError(f"{file}: Parquet is not supported by scan yet; use CSV or JSONL")
+    require_utf8(file)
+    if kind == "csv":
+        yield from _read_csv(file, text_field, id_field)
+    else:
+        yield from _read_jsonl(file, text_field, id_field)

