@@ -27,6 +27,9 @@ ModelOption = Annotated[
 ThresholdOption = Annotated[
     float | None, typer.Option(help="Flag when score >= this (default: the model's threshold).")
 ]
+ThreadsOption = Annotated[
+    int | None, typer.Option("--threads", min=1, help="CPU threads for the model (default: all).")
+]
 TextFieldOption = Annotated[str, typer.Option(help="Column or key holding the message text.")]
 
 
@@ -41,10 +44,10 @@ def _main(
     )
 
 
-def _load(model: Path | None) -> Any:
+def _load(model: Path | None, threads: int | None) -> Any:
     from flagger.model import Flagger  # torch is imported only by commands that need it
 
-    return Flagger.load(model)
+    return Flagger.load(model, num_threads=threads)
 
 
 @app.command()
@@ -52,9 +55,10 @@ def score(
     texts: Annotated[list[str], typer.Argument(help="One or more messages to score.")],
     model: ModelOption = None,
     threshold: ThresholdOption = None,
+    threads: ThreadsOption = None,
 ) -> None:
     """Score messages and print one JSON object per message."""
-    flagger = _load(model)
+    flagger = _load(model, threads)
     for result in flagger.score(texts, threshold=threshold):
         typer.echo(
             json.dumps(
@@ -77,12 +81,13 @@ def scan(
     report: Annotated[Path | None, typer.Option(help="Write a JSON summary report here.")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    threads: ThreadsOption = None,
 ) -> None:
     """Score every message in an archive file and write one JSON line per message."""
     from flagger.scan import scan as run_scan
 
     summary = run_scan(
-        _load(model),
+        _load(model, threads),
         input,
         output,
         text_field=text_field,
@@ -118,13 +123,14 @@ def evaluate(
     threshold: ThresholdOption = None,
     text_field: TextFieldOption = "text",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    threads: ThreadsOption = None,
 ) -> None:
     """Report EDOS Task A/B/C macro-F1, precision, recall, PR-AUC and calibration error."""
     from flagger.data import load_examples, select_split
     from flagger.evaluate import evaluate as run_evaluate
 
     examples = select_split(load_examples(data, text_field=text_field), split)
-    flagger = _load(model)
+    flagger = _load(model, threads)
     report = {
         "model": flagger.version,
         "data": str(data),

@@ -1,0 +1,57 @@
+"""The trained model shipped in models/: it loads, verifies, and behaves sensibly (seconds)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flagger import Flagger
+from flagger.data import load_examples, select_split
+from flagger.evaluate import evaluate
+from flagger.model_dir import SHIPPED_MODEL_NAME
+from flagger.scan import scan
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "models" / SHIPPED_MODEL_NAME
+EDOS = ROOT.parent / "shared" / "data" / "edos" / "edos_train_dev.csv"
+
+pytestmark = pytest.mark.shipped_model
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Flagger:
+    return Flagger.load(SHIPPED)
+
+
+def test_default_load_finds_the_shipped_model(shipped: Flagger) -> None:
+    assert Flagger.load().path == SHIPPED
+    assert shipped.info.name == SHIPPED_MODEL_NAME
+    assert shipped.info.metrics["dev"]["task_a_macro_f1"] >= 0.82
+
+
+def test_obvious_cases(shipped: Flagger) -> None:
+    sexist, neutral = shipped.score(
+        [
+            "Women are stupid and belong in the kitchen, not in charge of anything.",
+            "The quarterly budget meeting has moved to 10am on Tuesday.",
+        ]
+    )
+    assert sexist.flagged and sexist.category is not None and sexist.vector is not None
+    assert not neutral.flagged and neutral.score < 0.2
+
+
+def test_demo_archive_scans(tmp_path: Path, shipped: Flagger) -> None:
+    out = tmp_path / "results.jsonl"
+    summary = scan(shipped, ROOT / "examples" / "messages.csv", out, progress=False)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert summary.read == len(rows) == 28 and summary.errors == 0
+    assert 3 <= summary.flagged <= 20
+    long_message = next(r for r in rows if r["windows"] > 1)
+    assert long_message["flagged"]  # the slur sits at the end of a long, otherwise neutral note
+
+
+@pytest.mark.skipif(not EDOS.is_file(), reason="EDOS data not present in ../shared")
+def test_dev_sample_accuracy(shipped: Flagger) -> None:
+    dev = select_split(load_examples(EDOS), "dev")[:400]
+    report = evaluate(shipped, dev)
+    assert report["task_a_macro_f1"] > 0.75
