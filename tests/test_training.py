@@ -95,3 +95,30 @@ def test_training_needs_a_dev_split(tmp_path: Path, tiny_base: Path) -> None:
     data.write_text("text,label,split\nhello,0,train\nwomen are weak,1,train\n")
     with pytest.raises(InputFileError, match="train and dev"):
         train(data, tmp_path / "out", TrainingConfig(base_model=str(tiny_base)), progress=False)
+
+
+def test_soup_averages_models_from_one_base(
+    tmp_path: Path, tiny_base: Path, edos_csv: Path
+) -> None:
+    from flagger.training.soup import make_soup
+
+    dirs = []
+    for seed in (1, 2):
+        config = TrainingConfig(
+            base_model=str(tiny_base),
+            max_length=24,
+            window_stride=8,
+            max_steps=3,
+            batch_size=8,
+            seed=seed,
+            num_threads=1,
+        )
+        dirs.append(train(edos_csv, tmp_path / f"m{seed}", config, progress=False).model_dir)
+    result = make_soup(dirs, edos_csv, tmp_path / "soup", version="9.9.9", num_threads=1)
+    info = read_info(result.model_dir)
+    assert info.version == "9.9.9" and "greedy soup" in info.metrics["selected"]
+    assert info.training["soup"]["kept"][0] in {str(d) for d in dirs}
+    best_single = max(read_info(d).metrics["dev_fp32"]["selection"] for d in dirs)
+    assert info.metrics["dev_fp32"]["selection"] >= best_single - 1e-9
+    with pytest.raises(ConfigError, match="at least two"):
+        make_soup(dirs[:1], edos_csv, tmp_path / "one")

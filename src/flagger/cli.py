@@ -192,14 +192,35 @@ def train(
         else TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
     )
     result = run_train(data, out, recipe, text_field=text_field, name=name, version=version)
-    metrics = result.dev_metrics
     typer.echo(
-        f"wrote {result.model_dir} ({result.steps} steps, {result.seconds:.0f}s); dev: "
-        + ", ".join(
-            f"{k} {metrics[k]:.4f}"
-            for k in ("task_a_macro_f1", "task_b_macro_f1", "task_c_macro_f1")
-            if k in metrics
-        )
+        f"wrote {result.model_dir} ({result.steps} steps, {result.seconds:.0f}s); "
+        f"dev: {_task_scores(result.dev_metrics)}"
+    )
+
+
+@app.command()
+def soup(
+    models: Annotated[list[Path], typer.Argument(help="Model directories from the same base.")],
+    data: Annotated[Path, typer.Option(help="Labelled file whose dev split picks ingredients.")],
+    out: Annotated[Path, typer.Option(help="Model directory to write.")],
+    text_field: TextFieldOption = "text",
+    version: Annotated[str | None, typer.Option(help="Version of the averaged model.")] = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Average fine-tuned models greedily (a model soup), keeping what improves dev."""
+    from flagger.training.soup import make_soup
+
+    result = make_soup(
+        models, data, out, text_field=text_field, version=version, num_threads=threads
+    )
+    typer.echo(f"wrote {result.model_dir}; dev: {_task_scores(result.dev_metrics)}")
+
+
+def _task_scores(metrics: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k} {metrics[k]:.4f}"
+        for k in ("task_a_macro_f1", "task_b_macro_f1", "task_c_macro_f1")
+        if k in metrics
     )
 
 

@@ -132,3 +132,25 @@ def hash_split(example_id: str, dev_fraction: float) -> str:
     """Assign an id to ``train`` or ``dev`` deterministically, by hash of the id."""
     bucket = int(hashlib.sha256(example_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
     return "dev" if bucket < dev_fraction else "train"
+
+
+def train_dev_split(
+    examples: list[Example], dev_fraction: float
+) -> tuple[list[Example], list[Example]]:
+    """Split into train and dev: by the ``split`` column if any row has one, else by id.
+
+    Raises:
+        InputFileError: if either side is empty or dev has no binary labels.
+    """
+    if any(e.split for e in examples):
+        train = [e for e in examples if e.split == "train"]
+        dev = [e for e in examples if e.split == "dev"]
+    else:
+        train = [e for e in examples if hash_split(e.id, dev_fraction) == "train"]
+        dev = [e for e in examples if hash_split(e.id, dev_fraction) == "dev"]
+    if not train or not dev or not any(e.sexist is not None for e in dev):
+        raise InputFileError(
+            f"need labelled train and dev rows, found {len(train)} train and {len(dev)} dev "
+            "(give a 'split' column with train/dev, or more rows)"
+        )
+    return train, dev

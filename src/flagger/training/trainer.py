@@ -21,21 +21,16 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from flagger import __version__
-from flagger.data import Example, hash_split, load_examples
+from flagger.data import Example, load_examples, train_dev_split
 from flagger.encoding import pad_batch
-from flagger.errors import InputFileError
-from flagger.evaluate import report_from_probabilities
 from flagger.labels import CATEGORIES, VECTORS
-from flagger.metrics import best_f1_threshold
 from flagger.model import Flagger
-from flagger.model_dir import ModelInfo, save_model_dir, sha256_file
+from flagger.model_dir import ModelInfo, sha256_file
 from flagger.network import MultiTaskClassifier
-from flagger.training.card import render_card
 from flagger.training.config import TrainingConfig
+from flagger.training.selection import DevEvaluator, State, average_states, rounded, save_measured
 
 logger = logging.getLogger(__name__)
-
-State = dict[str, torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -96,49 +91,6 @@ def _bucketed_batches(
     return batches
 
 
-def _split(examples: list[Example], dev_fraction: float) -> tuple[list[Example], list[Example]]:
-    if any(e.split for e in examples):
-        train = [e for e in examples if e.split == "train"]
-        dev = [e for e in examples if e.split == "dev"]
-    else:
-        train = [e for e in examples if hash_split(e.id, dev_fraction) == "train"]
-        dev = [e for e in examples if hash_split(e.id, dev_fraction) == "dev"]
-    if not train or not dev or not any(e.sexist is not None for e in dev):
-        raise InputFileError(
-            f"need labelled train and dev rows, found {len(train)} train and {len(dev)} dev "
-            "(give a 'split' column with train/dev, or more rows)"
-        )
-    return train, dev
-
-
-def _selection_score(report: dict[str, Any]) -> float:
-    """Task A dominates model choice; B and C break ties between similar checkpoints."""
-    extras = [report.get(k, math.nan) for k in ("task_b_macro_f1", "task_c_macro_f1")]
-    return float(report["task_a_macro_f1"] + 0.25 * sum(x for x in extras if not math.isnan(x)))
-
-
-def _average(states: Sequence[State]) -> State:
-    return {k: torch.stack([s[k].float() for s in states]).mean(dim=0) for k in states[0]}
-
-
-class _Evaluator:
-    """Scores dev with the current weights and picks the best-F1 threshold."""
-
-    def __init__(self, flagger: Flagger, dev: list[Example]) -> None:
-        self.flagger, self.dev = flagger, dev
-        self.texts = [e.text for e in dev]
-        self.labelled = [i for i, e in enumerate(dev) if e.sexist is not None]
-
-    def __call__(self) -> dict[str, Any]:
-        self.flagger.network.eval()
-        probs = self.flagger.probabilities(self.texts)
-        gold = np.array([self.dev[i].sexist for i in self.labelled])
-        threshold, _ = best_f1_threshold(probs.sexist[self.labelled], gold)
-        report = report_from_probabilities(probs, self.dev, threshold)
-        report["selection"] = _selection_score(report)
-        return report
-
-
 def train(
     data: str | Path,
     out_dir: str | Path,
@@ -173,7 +125,7 @@ def train(
 
     data_path = Path(data)
     examples = load_examples(data_path, text_field=text_field)
-    train_set, dev_set = _split(examples, config.dev_fraction)
+    train_set, dev_set = train_dev_split(examples, config.dev_fraction)
     base = config.resolved_base_model()
     tokenizer = AutoTokenizer.from_pretrained(base)
     network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
@@ -188,7 +140,7 @@ def train(
         window_stride=config.window_stride,
         threshold=0.5,
     )
-    evaluator = _Evaluator(
+    evaluator = DevEvaluator(
         Flagger(network, tokenizer, info, batch_size=64, num_threads=config.num_threads), dev_set
     )
 
@@ -286,7 +238,7 @@ def train(
     final = evaluator()
     chosen = f"checkpoint at step {best[0][1]}"
     if len(best) > 1:
-        network.load_state_dict(_average([state for _, _, state in best]))
+        network.load_state_dict(average_states([state for _, _, state in best]))
         averaged = evaluator()
         if averaged["selection"] > final["selection"]:
             final = averaged
@@ -297,12 +249,12 @@ def train(
     info = info.model_copy(
         update={
             "threshold": round(float(final["threshold"]), 6),
-            "metrics": {"dev": _rounded(final), "selected": chosen},
+            "metrics": {"dev_fp32": rounded(final), "selected": chosen},
             "training": {
                 **config.to_dict(),
                 "steps": step,
                 "flagger_version": __version__,
-                "history": [_rounded(h) for h in history],
+                "history": [rounded(h) for h in history],
             },
             "data": {
                 "file": data_path.name,
@@ -314,20 +266,9 @@ def train(
         }
     )
     directory = Path(out_dir)
-    save_model_dir(directory, network, tokenizer, info, render_card(info))
-    # Record what the saved (fp16) weights score, not the fp32 weights held in memory.
-    saved = Flagger.load(directory, num_threads=config.num_threads)
-    stored = _rounded(
-        report_from_probabilities(saved.probabilities(evaluator.texts), dev_set, info.threshold)
-    )
-    info = info.model_copy(
-        update={"metrics": {"dev": stored, "dev_fp32": _rounded(final), "selected": chosen}}
-    )
-    save_model_dir(directory, network, tokenizer, info, render_card(info))
+    info = save_measured(directory, network, tokenizer, info, evaluator)
     seconds = time.monotonic() - started
     logger.info("wrote %s after %d steps in %.0fs (%s)", directory, step, seconds, chosen)
-    return TrainingResult(model_dir=directory, dev_metrics=final, steps=step, seconds=seconds)
-
-
-def _rounded(report: dict[str, Any]) -> dict[str, Any]:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}
+    return TrainingResult(
+        model_dir=directory, dev_metrics=info.metrics["dev"], steps=step, seconds=seconds
+    )

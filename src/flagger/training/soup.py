@@ -1,0 +1,121 @@
+"""Greedy model soups: average the weights of models fine-tuned from the same base.
+
+Runs that start from the same pretrained encoder stay in one basin of the loss, so their
+weights can be averaged into one model that often scores better than each of them, at the
+inference cost of one model. Ingredients are added best first, and only while dev improves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flagger.data import load_examples, train_dev_split
+from flagger.errors import ConfigError
+from flagger.model import Flagger
+from flagger.model_dir import sha256_file
+from flagger.training.selection import (
+    DevEvaluator,
+    State,
+    average_states,
+    rounded,
+    save_measured,
+)
+from flagger.training.trainer import TrainingResult
+
+logger = logging.getLogger(__name__)
+
+
+def make_soup(
+    model_dirs: Sequence[str | Path],
+    data: str | Path,
+    out_dir: str | Path,
+    *,
+    text_field: str = "text",
+    version: str | None = None,
+    num_threads: int | None = None,
+) -> TrainingResult:
+    """Average model directories greedily on dev and write the result as a new model directory.
+
+    Args:
+        model_dirs: models fine-tuned from the same base with the same tokenizer and heads.
+        data: the labelled file whose dev split chooses the ingredients and the threshold.
+        out_dir: the model directory to write.
+        text_field: the text column of ``data``.
+        version: version of the soup (default: the best ingredient's).
+        num_threads: CPU threads.
+
+    Raises:
+        ConfigError: fewer than two models, or models that cannot be averaged.
+    """
+    if len(model_dirs) < 2:
+        raise ConfigError(f"a soup needs at least two models, found {len(model_dirs)}")
+    started = time.monotonic()
+    models = [Flagger.load(d, num_threads=num_threads) for d in model_dirs]
+    first = models[0]
+    for other in models[1:]:
+        if (
+            sha256_file(Path(str(other.path)) / "tokenizer.json")
+            != sha256_file(Path(str(first.path)) / "tokenizer.json")
+            or first.network.state_dict().keys() != other.network.state_dict().keys()
+        ):
+            raise ConfigError(
+                f"{other.path} cannot be averaged with {first.path}: "
+                "different tokenizer or architecture"
+            )
+    examples = load_examples(data, text_field=text_field)
+    _, dev = train_dev_split(examples, float(first.info.training.get("dev_fraction", 0.1)))
+
+    scored = []
+    for model in models:
+        report = DevEvaluator(model, dev)()
+        logger.info("ingredient %s: dev selection %.4f", model.path, report["selection"])
+        scored.append((report["selection"], model))
+    scored.sort(key=lambda item: -item[0])
+    best_model = scored[0][1]
+    evaluator = DevEvaluator(best_model, dev)
+    # Clones: loading an average into the network writes into its live state tensors.
+    states = [_cloned(best_model.network.state_dict())]
+    final = evaluator()
+    kept = [str(best_model.path)]
+    for _, model in scored[1:]:
+        trial = [*states, _cloned(model.network.state_dict())]
+        best_model.network.load_state_dict(average_states(trial))
+        report = evaluator()
+        if report["selection"] > final["selection"]:
+            states, final = trial, report
+            kept.append(str(model.path))
+        else:
+            best_model.network.load_state_dict(average_states(states))
+    logger.info("soup of %d models: dev selection %.4f", len(kept), final["selection"])
+
+    info = best_model.info.model_copy(
+        update={
+            "version": version or best_model.info.version,
+            "threshold": round(float(final["threshold"]), 6),
+            "metrics": {
+                "dev_fp32": rounded(final),
+                "selected": f"greedy soup of {len(kept)} of {len(models)} models",
+            },
+            "training": {
+                **best_model.info.training,
+                "soup": {"kept": kept, "tried": [str(m.path) for _, m in scored]},
+            },
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    directory = Path(out_dir)
+    info = save_measured(directory, best_model.network, best_model.tokenizer, info, evaluator)
+    return TrainingResult(
+        model_dir=directory,
+        dev_metrics=info.metrics["dev"],
+        steps=0,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _cloned(state: State) -> State:
+    return {k: v.detach().clone() for k, v in state.items()}
