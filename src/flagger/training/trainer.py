@@ -119,7 +119,6 @@ def train(
     started = time.monotonic()
     random.seed(config.seed)
     np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
 
@@ -128,7 +127,11 @@ def train(
     train_set, dev_set = train_dev_split(examples, config.dev_fraction)
     base = config.resolved_base_model()
     tokenizer = AutoTokenizer.from_pretrained(base)
+    # Heads start from init_seed whatever the seed, so runs that differ only in data order and
+    # dropout stay averageable (see soup.py).
+    torch.manual_seed(config.init_seed)
     network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
+    torch.manual_seed(config.seed)
     encoded = _encode(tokenizer, train_set, config.max_length)
     logger.info("training on %d examples, selecting on %d", len(train_set), len(dev_set))
 
