@@ -26,7 +26,7 @@ from flagger.encoding import pad_batch
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.model import Flagger
 from flagger.model_dir import ModelInfo, sha256_file
-from flagger.network import MultiTaskClassifier
+from flagger.network import HeadLogits, MultiTaskClassifier
 from flagger.training.config import TrainingConfig
 from flagger.training.selection import DevEvaluator, State, average_states, rounded, save_measured
 
@@ -74,6 +74,53 @@ def _class_weights(labels: torch.Tensor, classes: int, power: float) -> torch.Te
     weights = torch.where(counts > 0, counts.clamp(min=1.0) ** -power, torch.zeros_like(counts))
     seen = counts > 0
     return weights / weights[seen].mean() if seen.any() else torch.ones(classes)
+
+
+class _MultiTaskLoss:
+    """Weighted sum of the three heads' losses; each head sees only rows labelled for it."""
+
+    def __init__(self, encoded: _Encoded, config: TrainingConfig) -> None:
+        self.encoded, self.config = encoded, config
+        self.bce = nn.BCEWithLogitsLoss()
+        power = config.class_weight_power
+        self.category_ce = nn.CrossEntropyLoss(
+            weight=_class_weights(encoded.category, len(CATEGORIES), power), ignore_index=-100
+        )
+        self.vector_ce = nn.CrossEntropyLoss(
+            weight=_class_weights(encoded.vector, len(VECTORS), power), ignore_index=-100
+        )
+
+    def __call__(self, logits: HeadLogits, batch: list[int]) -> torch.Tensor:
+        index = torch.tensor(batch)
+        sexist = self.encoded.sexist[index]
+        category, vector = self.encoded.category[index], self.encoded.vector[index]
+        loss = torch.zeros(())
+        labelled = sexist >= 0
+        if labelled.any():
+            loss = loss + self.config.sexist_loss_weight * self.bce(
+                logits.sexist[labelled], sexist[labelled]
+            )
+        if (category >= 0).any():
+            loss = loss + self.config.category_loss_weight * self.category_ce(
+                logits.category, category
+            )
+        if (vector >= 0).any():
+            loss = loss + self.config.vector_loss_weight * self.vector_ce(logits.vector, vector)
+        return loss
+
+
+def _optimizer(network: MultiTaskClassifier, config: TrainingConfig) -> torch.optim.AdamW:
+    """AdamW with no decay on biases and norms, and a higher learning rate for the new heads."""
+    heads = [p for n, p in network.named_parameters() if not n.startswith("encoder.")]
+    decay = [p for p in network.encoder.parameters() if p.ndim > 1]
+    no_decay = [p for p in network.encoder.parameters() if p.ndim <= 1]
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": config.weight_decay, "lr": config.learning_rate},
+            {"params": no_decay, "weight_decay": 0.0, "lr": config.learning_rate},
+            {"params": heads, "weight_decay": 0.0, "lr": config.head_learning_rate},
+        ]
+    )
 
 
 def _bucketed_batches(
@@ -147,16 +194,7 @@ def train(
         Flagger(network, tokenizer, info, batch_size=64, num_threads=config.num_threads), dev_set
     )
 
-    heads = [p for n, p in network.named_parameters() if not n.startswith("encoder.")]
-    decay = [p for n, p in network.encoder.named_parameters() if p.ndim > 1]
-    no_decay = [p for n, p in network.encoder.named_parameters() if p.ndim <= 1]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": decay, "weight_decay": config.weight_decay, "lr": config.learning_rate},
-            {"params": no_decay, "weight_decay": 0.0, "lr": config.learning_rate},
-            {"params": heads, "weight_decay": 0.0, "lr": config.head_learning_rate},
-        ]
-    )
+    optimizer = _optimizer(network, config)
     steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
     total_steps = math.ceil(steps_per_epoch * config.epochs)
     if config.max_steps:
@@ -166,15 +204,7 @@ def train(
     )
     eval_every = max(1, steps_per_epoch // config.evals_per_epoch)
 
-    bce = nn.BCEWithLogitsLoss()
-    category_loss = nn.CrossEntropyLoss(
-        weight=_class_weights(encoded.category, len(CATEGORIES), config.class_weight_power),
-        ignore_index=-100,
-    )
-    vector_loss = nn.CrossEntropyLoss(
-        weight=_class_weights(encoded.vector, len(VECTORS), config.class_weight_power),
-        ignore_index=-100,
-    )
+    loss_of = _MultiTaskLoss(encoded, config)
 
     rng = random.Random(config.seed)
     lengths = [len(ids) for ids in encoded.ids]
@@ -188,20 +218,7 @@ def train(
             network.train()
             input_ids, attention_mask = pad_batch([encoded.ids[i] for i in batch], pad_id)
             logits = network(input_ids, attention_mask)
-            index = torch.tensor(batch)
-            sexist, category, vector = (
-                encoded.sexist[index],
-                encoded.category[index],
-                encoded.vector[index],
-            )
-            loss = torch.zeros(())
-            if (sexist >= 0).any():
-                keep = sexist >= 0
-                loss = loss + config.sexist_loss_weight * bce(logits.sexist[keep], sexist[keep])
-            if (category >= 0).any():
-                loss = loss + config.category_loss_weight * category_loss(logits.category, category)
-            if (vector >= 0).any():
-                loss = loss + config.vector_loss_weight * vector_loss(logits.vector, vector)
+            loss = loss_of(logits, batch)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
             optimizer.step()
