@@ -84,3 +84,20 @@ def test_hash_split_is_deterministic() -> None:
     splits = [hash_split(f"id-{i}", 0.2) for i in range(1000)]
     assert splits == [hash_split(f"id-{i}", 0.2) for i in range(1000)]
     assert 150 < splits.count("dev") < 250
+
+
+def test_reads_parquet(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "labels.parquet"
+    table = pa.table(
+        {
+            "text": ["women are weak", "hello"],
+            "label_sexist": ["sexist", "not sexist"],
+            "label_vector": ["2.1 descriptive attacks", "none"],
+        }
+    )
+    pq.write_table(table, path)
+    examples = load_examples(path)
+    assert [(e.sexist, e.vector) for e in examples] == [(1, 2), (0, None)]
