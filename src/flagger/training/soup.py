@@ -85,6 +85,7 @@ def make_soup(
         trial = [*states, _cloned(model.network.state_dict())]
         best_model.network.load_state_dict(average_states(trial))
         report = evaluator()
+        logger.info("adding %s: dev selection %.4f", model.path, report["selection"])
         if report["selection"] > final["selection"]:
             states, final = trial, report
             kept.append(str(model.path))

@@ -185,7 +185,7 @@ def train(
     info = ModelInfo(
         name=name,
         version=version,
-        base_model=Path(base).name,
+        base_model=config.base_model_name(),
         max_length=config.max_length,
         window_stride=config.window_stride,
         threshold=0.5,
