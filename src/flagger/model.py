@@ -124,6 +124,17 @@ class Flagger:
             windows=np.bincount(owner, minlength=n),
         )
 
+    def resolve_threshold(self, threshold: float | None) -> float:
+        """The threshold to flag at: ``threshold``, or the model's default when ``None``.
+
+        Raises:
+            ConfigError: if ``threshold`` is outside [0, 1].
+        """
+        cut = self.info.threshold if threshold is None else float(threshold)
+        if not 0.0 <= cut <= 1.0:
+            raise ConfigError(f"threshold must be between 0 and 1, found {threshold}")
+        return cut
+
     def score(self, texts: Sequence[str], threshold: float | None = None) -> list[ScoreResult]:
         """Score messages.
 
@@ -137,9 +148,7 @@ class Flagger:
         Raises:
             ConfigError: if ``threshold`` is outside [0, 1].
         """
-        cut = self.info.threshold if threshold is None else float(threshold)
-        if not 0.0 <= cut <= 1.0:
-            raise ConfigError(f"threshold must be between 0 and 1, found {threshold}")
+        cut = self.resolve_threshold(threshold)
         if isinstance(texts, str):
             texts = [texts]
         if not texts:

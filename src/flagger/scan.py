@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -82,6 +82,10 @@ class _ErrorLog:
             self._handle.close()
 
 
+# Full distributions stay out of scan output: files stay small, the top label is there.
+_DISTRIBUTIONS = {"categories", "vectors"}
+
+
 def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
     while batch := list(islice(records, size)):
         yield batch
@@ -119,11 +123,11 @@ def scan(
     started = time.monotonic()
     records = read_messages(path, text_field=text_field, id_field=id_field, fmt=fmt)
     first = next(records, None)  # surfaces file-level errors before the output is created
-    records = iter([first, *records]) if first is not None else iter(())
+    records = chain([first], records) if first is not None else iter(())
     summary = ScanSummary(
         output=str(output),
         model_version=flagger.version,
-        threshold=flagger.info.threshold if threshold is None else threshold,
+        threshold=flagger.resolve_threshold(threshold),
     )
     errors = _ErrorLog(Path(f"{output}.errors.jsonl"))
     if overwrite:
@@ -144,14 +148,7 @@ def scan(
                 rows.append(
                     {
                         "id": message.id,
-                        "score": result.score,
-                        "flagged": result.flagged,
-                        "threshold": result.threshold,
-                        "category": result.category,
-                        "category_probability": result.category_probability,
-                        "vector": result.vector,
-                        "vector_probability": result.vector_probability,
-                        "windows": result.windows,
+                        **result.model_dump(exclude=_DISTRIBUTIONS),
                         "model_version": flagger.version,
                         "source": message.source,
                     }
