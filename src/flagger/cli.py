@@ -199,6 +199,23 @@ def train(
 
 
 @app.command()
+def adapt(
+    data: Annotated[Path, typer.Option(help="File whose training texts the encoder adapts to.")],
+    out: Annotated[Path, typer.Option(help="Encoder directory to write (a base for train).")],
+    epochs: Annotated[float, typer.Option(help="Passes over the training texts.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+    base_model: Annotated[str | None, typer.Option(help="Encoder to start from.")] = None,
+    text_field: TextFieldOption = "text",
+    threads: ThreadsOption = None,
+) -> None:
+    """Continue masked-language-model training of the encoder on the training texts (not dev)."""
+    from flagger.training.adapt import AdaptConfig, adapt_encoder
+
+    config = AdaptConfig(base_model=base_model, epochs=epochs, seed=seed, num_threads=threads)
+    typer.echo(f"wrote {adapt_encoder(data, out, config, text_field=text_field)}")
+
+
+@app.command()
 def soup(
     models: Annotated[list[Path], typer.Argument(help="Model directories from the same base.")],
     data: Annotated[Path, typer.Option(help="Labelled file whose dev split picks ingredients.")],
