@@ -134,6 +134,14 @@ def hash_split(example_id: str, dev_fraction: float) -> str:
     return "dev" if bucket < dev_fraction else "train"
 
 
+def split_names(examples: Sequence[Example], dev_fraction: float) -> list[str | None]:
+    """Each example's split: its ``split`` column if any row has one, else ``train``/``dev`` by
+    a hash of its id, so the same rows stay held out however often a file is read."""
+    if any(e.split for e in examples):
+        return [e.split for e in examples]
+    return [hash_split(e.id, dev_fraction) for e in examples]
+
+
 def train_dev_split(
     examples: list[Example], dev_fraction: float
 ) -> tuple[list[Example], list[Example]]:
@@ -142,12 +150,9 @@ def train_dev_split(
     Raises:
         InputFileError: if either side is empty or dev has no binary labels.
     """
-    if any(e.split for e in examples):
-        train = [e for e in examples if e.split == "train"]
-        dev = [e for e in examples if e.split == "dev"]
-    else:
-        train = [e for e in examples if hash_split(e.id, dev_fraction) == "train"]
-        dev = [e for e in examples if hash_split(e.id, dev_fraction) == "dev"]
+    names = split_names(examples, dev_fraction)
+    train = [e for e, name in zip(examples, names, strict=True) if name == "train"]
+    dev = [e for e, name in zip(examples, names, strict=True) if name == "dev"]
     if not train or not dev or not any(e.sexist is not None for e in dev):
         raise InputFileError(
             f"need labelled train and dev rows, found {len(train)} train and {len(dev)} dev "

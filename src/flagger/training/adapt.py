@@ -23,7 +23,7 @@ from transformers import (
     get_linear_schedule_with_warmup,
 )
 
-from flagger.data import hash_split, load_examples
+from flagger.data import load_examples, split_names
 from flagger.errors import ConfigError, InputFileError
 from flagger.training.config import packaged_base_model
 
@@ -59,10 +59,8 @@ class AdaptConfig:
 def training_texts(data: str | Path, text_field: str, dev_fraction: float) -> list[str]:
     """Texts of the training side of a file: ``split == train``, else by id hash; never dev."""
     examples = load_examples(data, text_field=text_field, require_labels=False)
-    if any(e.split for e in examples):
-        texts = [e.text for e in examples if e.split == "train"]
-    else:
-        texts = [e.text for e in examples if hash_split(e.id, dev_fraction) == "train"]
+    names = split_names(examples, dev_fraction)
+    texts = [e.text for e, name in zip(examples, names, strict=True) if name == "train"]
     if not texts:
         raise InputFileError(f"{data}: no training rows to adapt the encoder on")
     return texts
