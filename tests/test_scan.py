@@ -30,9 +30,9 @@ def test_reads_only_a_batch_ahead(
 
     real_score = flagger.score
 
-    def spy(texts: list[str], threshold: float | None = None) -> object:
+    def spy(texts: list[str], **options: object) -> object:
         seen_at_scoring.append(pulled)
-        return real_score(texts, threshold=threshold)
+        return real_score(texts, **options)
 
     monkeypatch.setattr(scan_module, "read_messages", endless_enough)
     monkeypatch.setattr(flagger, "score", spy)

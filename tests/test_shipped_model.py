@@ -54,5 +54,5 @@ def test_demo_archive_scans(tmp_path: Path, shipped: Flagger) -> None:
 @pytest.mark.skipif(not EDOS.is_file(), reason="EDOS data not present in ../shared")
 def test_dev_sample_accuracy(shipped: Flagger) -> None:
     dev = select_split(load_examples(EDOS), "dev")[:400]
-    report = evaluate(shipped, dev)
+    report, _ = evaluate(shipped, dev)
     assert report["task_a_macro_f1"] > 0.75

@@ -25,7 +25,15 @@ ModelOption = Annotated[
     Path | None, typer.Option("--model", "-m", help="Model directory (default: the shipped model).")
 ]
 ThresholdOption = Annotated[
-    float | None, typer.Option(help="Flag when score >= this (default: the model's threshold).")
+    str | None,
+    typer.Option(
+        "--threshold",
+        "-t",
+        help="Operating point name (default, review, alert) or a number: flag when score >= it.",
+    ),
+]
+ExplainOption = Annotated[
+    bool, typer.Option(help="Find the spans that drive each flagged message's score.")
 ]
 ThreadsOption = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads for the model (default: all).")
@@ -55,11 +63,12 @@ def score(
     texts: Annotated[list[str], typer.Argument(help="One or more messages to score.")],
     model: ModelOption = None,
     threshold: ThresholdOption = None,
+    explain: ExplainOption = True,
     threads: ThreadsOption = None,
 ) -> None:
     """Score messages and print one JSON object per message."""
     flagger = _load(model, threads)
-    for result in flagger.score(texts, threshold=threshold):
+    for result in flagger.score(texts, threshold=threshold, explain=explain):
         typer.echo(
             json.dumps(
                 {**result.model_dump(), "model_version": flagger.version}, ensure_ascii=False
@@ -79,6 +88,7 @@ def scan(
     model: ModelOption = None,
     threshold: ThresholdOption = None,
     report: Annotated[Path | None, typer.Option(help="Write a JSON summary report here.")] = None,
+    explain: ExplainOption = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
     threads: ThreadsOption = None,
@@ -94,6 +104,7 @@ def scan(
         id_field=id_field,
         fmt=format,
         threshold=threshold,
+        explain=explain,
         batch_size=batch_size,
         overwrite=overwrite,
     )
@@ -122,6 +133,16 @@ def evaluate(
     model: ModelOption = None,
     threshold: ThresholdOption = None,
     text_field: TextFieldOption = "text",
+    explanations: Annotated[
+        bool,
+        typer.Option(
+            "--explanations",
+            help="Also measure span explanations of the flagged messages against random spans.",
+        ),
+    ] = False,
+    reliability_plot: Annotated[
+        Path | None, typer.Option(help="Write a reliability diagram (PNG) here.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     threads: ThreadsOption = None,
 ) -> None:
@@ -131,18 +152,26 @@ def evaluate(
 
     examples = select_split(load_examples(data, text_field=text_field), split)
     flagger = _load(model, threads)
-    report = {
+    metrics, probs = run_evaluate(flagger, examples, threshold)
+    report: dict[str, Any] = {
         "model": flagger.version,
         "data": str(data),
         "split": split,
-        **run_evaluate(flagger, examples, threshold),
+        **metrics,
     }
+    if explanations:
+        from flagger.faithfulness import faithfulness
+
+        report["explanations"] = faithfulness(flagger, [e.text for e in examples], threshold)
+    if reliability_plot:
+        report["reliability_plot"] = str(_plot(reliability_plot, examples, probs, flagger))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
     typer.echo(
         f"model {report['model']} on {data} (split: {split or 'all'}), "
-        f"{report['messages']} messages, threshold {report['threshold']:.4f}"
+        f"{report['messages']} messages, operating point {report['operating_point']} "
+        f"(threshold {report['threshold']:.4f})"
     )
     for key in (
         "task_a_macro_f1",
@@ -151,10 +180,76 @@ def evaluate(
         "precision",
         "recall",
         "pr_auc",
+        "ece_uncalibrated",
         "ece",
     ):
         if key in report:
-            typer.echo(f"  {key:<16} {report[key]:.4f}")
+            typer.echo(f"  {key:<18} {report[key]:.4f}")
+    if "explanations" in report:
+        _print_explanations(report["explanations"])
+    if reliability_plot:
+        typer.echo(f"reliability plot: {report['reliability_plot']}")
+
+
+def _plot(path: Path, examples: list[Any], probs: Any, flagger: Any) -> Path:
+    import numpy as np
+    from scipy.special import expit
+
+    from flagger.plots import reliability_plot
+
+    rows = [i for i, e in enumerate(examples) if e.sexist is not None]
+    return reliability_plot(
+        path,
+        np.array([examples[i].sexist for i in rows]),
+        probs.sexist[rows],
+        expit(probs.sexist_logit[rows]),
+        title=f"Reliability of {flagger.version}",
+    )
+
+
+def _print_explanations(report: dict[str, Any]) -> None:
+    typer.echo(
+        f"explanations of {report['flagged']} flagged messages ({report['explained']} with spans):"
+    )
+    if "comprehensiveness" not in report:
+        return
+    typer.echo(f"  {'':<22} {'spans':>8} {'random':>8}")
+    for name in ("comprehensiveness", "sufficiency"):
+        typer.echo(f"  {name:<22} {report[name]:>8.4f} {report['random_' + name]:>8.4f}")
+    typer.echo(f"  {'comprehensiveness ratio':<22} {report['comprehensiveness_ratio']:>8.2f}")
+    typer.echo(f"  {'un-flagged by removal':<22} {report['unflagged_by_removal']:>8.4f}")
+    typer.echo(f"  {'spans per message':<22} {report['spans_per_message']:>8.2f}")
+    typer.echo(f"  {'span words, mean':<22} {report['mean_span_words']:>8.2f}")
+    typer.echo(f"  {'span words, median':<22} {report['median_span_words']:>8.1f}")
+
+
+@app.command()
+def calibrate(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory to re-calibrate in place.")],
+    data: Annotated[Path, typer.Option(help="Labelled CSV, JSONL or Parquet file.")],
+    split: Annotated[
+        str | None, typer.Option(help="Rows whose 'split' is this (default dev).")
+    ] = "dev",
+    text_field: TextFieldOption = "text",
+    threads: ThreadsOption = None,
+) -> None:
+    """Fit calibration and choose the operating points of a model on labelled data (dev)."""
+    from flagger.training.calibrate import calibrate_model_dir
+
+    info = calibrate_model_dir(
+        model_dir, data, split=split, text_field=text_field, num_threads=threads
+    )
+    calibration = info.calibration
+    typer.echo(
+        f"{model_dir}: {calibration.method} calibration "
+        f"(temperature {calibration.temperature:.3f}), "
+        f"ECE {calibration.report.get('ece_uncalibrated')} -> {info.metrics['dev'].get('ece')}"
+    )
+    for name, point in info.operating_points.items():
+        typer.echo(
+            f"  {name:<8} threshold {point.value:.4f}  precision {point.precision}  "
+            f"recall {point.recall}  macro-F1 {point.macro_f1}"
+        )
 
 
 @app.command()

@@ -15,28 +15,37 @@ from transformers import PreTrainedTokenizerBase
 
 @dataclass(frozen=True)
 class Window:
-    """One model input: token ids (special tokens included) of a slice of one text."""
+    """One model input: token ids (special tokens included) of a slice of one text.
+
+    ``start`` and ``end`` are the character offsets of that slice in the text.
+    """
 
     text_index: int
     input_ids: list[int]
+    start: int = 0
+    end: int = 0
 
 
-def split_windows(token_ids: Sequence[int], size: int, stride: int) -> list[list[int]]:
-    """Cut a token sequence into windows of at most ``size`` tokens, ``stride`` apart.
+def window_starts(length: int, size: int, stride: int) -> list[int]:
+    """Token offsets where the windows over a sequence of ``length`` tokens start.
 
     The last window is aligned to the end of the sequence so no token is left out and no window
-    is a short tail. An empty sequence gives one empty window (the text is still scored).
+    is a short tail. A sequence that fits (even an empty one) gives one window.
 
     Raises:
         ValueError: if ``size`` or ``stride`` is not positive or ``stride > size``.
     """
     if size <= 0 or stride <= 0 or stride > size:
         raise ValueError(f"need 0 < stride <= size, found size={size}, stride={stride}")
+    if length <= size:
+        return [0]
+    return [*range(0, length - size, stride), length - size]
+
+
+def split_windows(token_ids: Sequence[int], size: int, stride: int) -> list[list[int]]:
+    """Cut a token sequence into windows of at most ``size`` tokens, ``stride`` apart."""
     ids = list(token_ids)
-    if len(ids) <= size:
-        return [ids]
-    starts = [*range(0, len(ids) - size, stride), len(ids) - size]
-    return [ids[start : start + size] for start in starts]
+    return [ids[start : start + size] for start in window_starts(len(ids), size, stride)]
 
 
 def encode_windows(
@@ -44,13 +53,26 @@ def encode_windows(
 ) -> list[Window]:
     """Tokenise texts and split each into windows of ``max_length`` tokens with special tokens."""
     body = max_length - 2  # room for [CLS] and [SEP]
-    encoded = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+    encoded = tokenizer(
+        list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
+    )
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
-    return [
-        Window(text_index=i, input_ids=[cls_id, *piece, sep_id])
-        for i, ids in enumerate(encoded)
-        for piece in split_windows(ids, body, min(stride, body))
-    ]
+    windows = []
+    for i, (ids, offsets) in enumerate(
+        zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
+    ):
+        for start in window_starts(len(ids), body, min(stride, body)):
+            piece = ids[start : start + body]
+            span = offsets[start : start + body]
+            windows.append(
+                Window(
+                    text_index=i,
+                    input_ids=[cls_id, *piece, sep_id],
+                    start=span[0][0] if span else 0,
+                    end=span[-1][1] if span else len(texts[i]),
+                )
+            )
+    return windows
 
 
 def length_bucketed_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
 from flagger.data import Example
-from flagger.metrics import binary_report, class_macro_f1
+from flagger.metrics import binary_report, class_macro_f1, expected_calibration_error
 from flagger.model import Flagger, Probabilities
 
 
@@ -26,6 +27,9 @@ def report_from_probabilities(
         gold = np.array([examples[i].sexist for i in binary], dtype=int)
         report["sexist"] = int(gold.sum())
         report.update(binary_report(probs.sexist[binary], gold, threshold))
+        report["ece_uncalibrated"] = expected_calibration_error(
+            expit(probs.sexist_logit[binary]), gold
+        )
     for task, field, matrix in (
         ("task_b", "category", probs.category),
         ("task_c", "vector", probs.vector),
@@ -42,15 +46,16 @@ def report_from_probabilities(
 
 
 def evaluate(
-    flagger: Flagger, examples: Sequence[Example], threshold: float | None = None
-) -> dict[str, Any]:
-    """Score ``examples`` with ``flagger`` and return the EDOS metrics.
+    flagger: Flagger, examples: Sequence[Example], threshold: str | float | None = None
+) -> tuple[dict[str, Any], Probabilities]:
+    """Score ``examples`` with ``flagger`` and return the EDOS metrics and the probabilities.
 
     Args:
         flagger: the model.
         examples: labelled examples (see ``flagger.data.load_examples``).
-        threshold: decision threshold for Task A; the model's default when ``None``.
+        threshold: operating point name or number for Task A; the default point when ``None``.
     """
+    ref = flagger.resolve_threshold(threshold)
     probs = flagger.probabilities([e.text for e in examples])
-    cut = flagger.info.threshold if threshold is None else threshold
-    return report_from_probabilities(probs, examples, cut)
+    report = report_from_probabilities(probs, examples, ref.value)
+    return {"operating_point": ref.name, **report}, probs

@@ -3,6 +3,10 @@
 Texts longer than the model window are split into overlapping windows; a message takes the
 scores of its most severe window. Windows are scored in length-bucketed batches on a thread
 count that is set explicitly, so throughput does not depend on the caller's environment.
+
+The decision layer sits on top: the sexist logit is calibrated (``calibration``), compared with
+a named operating point (``thresholds``), and flagged messages are explained by the spans of
+their original text that drive the score (``explain``).
 """
 
 from __future__ import annotations
@@ -19,22 +23,26 @@ from transformers import PreTrainedTokenizerBase
 
 from flagger.encoding import encode_windows, length_bucketed_batches, pad_batch
 from flagger.errors import ConfigError
+from flagger.explain import Explanation, SpanSearch, find_spans
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.model_dir import ModelInfo, default_model_dir, load_model_dir
 from flagger.network import MultiTaskClassifier
-from flagger.results import ScoreResult
+from flagger.results import ScoreResult, ThresholdRef
+from flagger.thresholds import resolve_threshold
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Probabilities:
-    """Per-message probabilities from the heads, taken from each message's most severe window."""
+    """Per-message outputs of the heads, taken from each message's most severe window."""
 
-    sexist: np.ndarray  # (n,)
+    sexist: np.ndarray  # (n,) calibrated probability
+    sexist_logit: np.ndarray  # (n,) raw logit, before calibration
     category: np.ndarray  # (n, len(CATEGORIES))
     vector: np.ndarray  # (n, len(VECTORS))
     windows: np.ndarray  # (n,) number of windows per message
+    focus: list[tuple[int, int]]  # character range of the most severe window
 
 
 def default_threads() -> int:
@@ -57,6 +65,7 @@ class Flagger:
         path: Path | None = None,
         batch_size: int = 64,
         num_threads: int | None = None,
+        span_search: SpanSearch | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, found {batch_size}")
@@ -65,6 +74,7 @@ class Flagger:
         self.info = info
         self.path = path
         self.batch_size = batch_size
+        self.span_search = span_search or SpanSearch()
         self.num_threads = num_threads or default_threads()
         torch.set_num_threads(self.num_threads)
 
@@ -99,7 +109,7 @@ class Flagger:
         windows = encode_windows(
             self.tokenizer, texts, self.info.max_length, self.info.window_stride
         )
-        sexist = np.zeros(len(windows), dtype=np.float32)
+        logit = np.zeros(len(windows), dtype=np.float32)
         category = np.zeros((len(windows), len(CATEGORIES)), dtype=np.float32)
         vector = np.zeros((len(windows), len(VECTORS)), dtype=np.float32)
         pad_id = self.tokenizer.pad_token_id or 0
@@ -109,71 +119,123 @@ class Flagger:
             ):
                 input_ids, attention_mask = pad_batch([windows[i].input_ids for i in batch], pad_id)
                 logits = self.network(input_ids, attention_mask)
-                sexist[batch] = torch.sigmoid(logits.sexist).numpy()
+                logit[batch] = logits.sexist.float().numpy()
                 category[batch] = torch.softmax(logits.category, dim=-1).numpy()
                 vector[batch] = torch.softmax(logits.vector, dim=-1).numpy()
         owner = np.array([w.text_index for w in windows], dtype=np.int64)
         # Most severe window per text: sort by (text, score) and take each text's last row.
-        order = np.lexsort((sexist, owner))
+        # Calibration is monotone, so the most severe window is the one with the largest logit.
+        order = np.lexsort((logit, owner))
         last = np.r_[owner[order][1:] != owner[order][:-1], True]
         best = order[last]
         return Probabilities(
-            sexist=sexist[best],
+            sexist=self.info.calibration.probability(logit[best]),
+            sexist_logit=logit[best],
             category=category[best],
             vector=vector[best],
             windows=np.bincount(owner, minlength=n),
+            focus=[(windows[b].start, windows[b].end) for b in best],
         )
 
-    def resolve_threshold(self, threshold: float | None) -> float:
-        """The threshold to flag at: ``threshold``, or the model's default when ``None``.
+    def sexist_scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated sexist probabilities only (what explanations perturb and re-score)."""
+        return self.probabilities(texts).sexist
+
+    def resolve_threshold(self, threshold: str | float | None) -> ThresholdRef:
+        """The rule to flag by: an operating point's name, a number, or the default when ``None``.
 
         Raises:
-            ConfigError: if ``threshold`` is outside [0, 1].
+            ConfigError: for an unknown name or a number outside [0, 1].
         """
-        cut = self.info.threshold if threshold is None else float(threshold)
-        if not 0.0 <= cut <= 1.0:
-            raise ConfigError(f"threshold must be between 0 and 1, found {threshold}")
-        return cut
+        return resolve_threshold(self.info.operating_points, threshold)
 
-    def score(self, texts: Sequence[str], threshold: float | None = None) -> list[ScoreResult]:
+    def explain(
+        self, texts: Sequence[str], threshold: str | float | None = None
+    ) -> list[Explanation]:
+        """Spans of each text that drive its score (see ``flagger.explain``), flagged or not."""
+        ref = self.resolve_threshold(threshold)
+        probs = self.probabilities(texts)
+        return find_spans(
+            self.sexist_scores,
+            texts,
+            probs.sexist.tolist(),
+            ref.value,
+            focus=probs.focus,
+            search=self.span_search,
+        )
+
+    def score(
+        self,
+        texts: Sequence[str],
+        threshold: str | float | None = None,
+        *,
+        explain: bool = True,
+        uncertainty_band: float | None = None,
+    ) -> list[ScoreResult]:
         """Score messages.
 
         Args:
             texts: the messages, any length.
-            threshold: flag when ``score >= threshold``; the model's default when ``None``.
+            threshold: an operating point's name (``default``, ``review``, ``alert``) or a number;
+                flag when ``score >= threshold``. The default operating point when ``None``.
+            explain: find the spans that drive each flagged message's score.
+            uncertainty_band: mark ``uncertain`` when ``|score - threshold|`` is below this; the
+                model's band when ``None``.
 
         Returns:
             One ``ScoreResult`` per text, in order.
 
         Raises:
-            ConfigError: if ``threshold`` is outside [0, 1].
+            ConfigError: for an unknown threshold name or a number outside [0, 1].
         """
-        cut = self.resolve_threshold(threshold)
+        ref = self.resolve_threshold(threshold)
+        band = self.info.uncertainty_band if uncertainty_band is None else uncertainty_band
         if isinstance(texts, str):
             texts = [texts]
         if not texts:
             return []
         probs = self.probabilities(texts)
+        flagged = np.flatnonzero(probs.sexist >= ref.value).tolist()
+        explanations: dict[int, Explanation] = {}
+        if explain and flagged:
+            found = find_spans(
+                self.sexist_scores,
+                [texts[i] for i in flagged],
+                probs.sexist[flagged].tolist(),
+                ref.value,
+                focus=[probs.focus[i] for i in flagged],
+                search=self.span_search,
+            )
+            explanations = dict(zip(flagged, found, strict=True))
         return [
             _result(
                 float(probs.sexist[i]),
                 probs.category[i],
                 probs.vector[i],
                 int(probs.windows[i]),
-                cut,
+                ref,
+                band,
+                explanations.get(i),
             )
             for i in range(len(texts))
         ]
 
 
 def _result(
-    score: float, category: np.ndarray, vector: np.ndarray, windows: int, threshold: float
+    score: float,
+    category: np.ndarray,
+    vector: np.ndarray,
+    windows: int,
+    threshold: ThresholdRef,
+    band: float,
+    explanation: Explanation | None,
 ) -> ScoreResult:
-    flagged = score >= threshold
+    flagged = score >= threshold.value
     top_category, top_vector = int(category.argmax()), int(vector.argmax())
     return ScoreResult(
         score=round(score, 6),
         flagged=flagged,
+        uncertain=abs(score - threshold.value) < band,
         threshold=threshold,
         category=CATEGORIES[top_category] if flagged else None,
         category_probability=round(float(category[top_category]), 6),
@@ -182,4 +244,6 @@ def _result(
         categories={name: round(float(p), 6) for name, p in zip(CATEGORIES, category, strict=True)},
         vectors={name: round(float(p), 6) for name, p in zip(VECTORS, vector, strict=True)},
         windows=windows,
+        spans=explanation.spans if explanation else None,
+        score_without_spans=explanation.score_without_spans if explanation else None,
     )

@@ -1,8 +1,9 @@
 """Self-describing model directories: save, verify and load.
 
 A model directory holds the weights (``model.safetensors``, fp16), the encoder ``config.json``, the
-tokenizer files, ``flagger.json`` (labels, window sizes, threshold, metrics, training config, data
-hash, version), a model card (``README.md``) and ``manifest.json`` with the sha256 of every file.
+tokenizer files, ``flagger.json`` (labels, window sizes, calibration, operating points, metrics,
+training config, data hash, version), a model card (``README.md``) and ``manifest.json``
+with the sha256 of every file.
 A directory without them, or whose files do not match the manifest, is refused.
 """
 
@@ -15,15 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, BertConfig, PreTrainedTokenizerBase
 
+from flagger.calibration import Calibration
 from flagger.errors import ModelDirectoryError
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.network import MultiTaskClassifier
+from flagger.thresholds import DEFAULT, OperatingPoint
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 WEIGHTS_FILE = "model.safetensors"
 INFO_FILE = "flagger.json"
 MANIFEST_FILE = "manifest.json"
@@ -52,11 +55,38 @@ class ModelInfo(BaseModel):
     vectors: list[str] = Field(default_factory=lambda: list(VECTORS))
     max_length: int = Field(gt=8, le=512, description="tokens per window, special tokens included")
     window_stride: int = Field(gt=0, description="tokens between the starts of two windows")
-    threshold: float = Field(ge=0.0, le=1.0, description="default decision threshold on score")
+    calibration: Calibration = Field(default_factory=Calibration)
+    operating_points: dict[str, OperatingPoint] = Field(
+        description="named thresholds on the calibrated score; 'default' is always there"
+    )
+    uncertainty_band: float = Field(
+        default=0.1, ge=0.0, le=0.5, description="|score - threshold| below this is 'uncertain'"
+    )
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)
     created: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade(cls, data: Any) -> Any:
+        """Read format 1 (one uncalibrated ``threshold``) as format 2 with only ``default``."""
+        if isinstance(data, dict) and data.get("format_version") == 1 and "threshold" in data:
+            data = dict(data)
+            data["operating_points"] = {DEFAULT: {"value": data.pop("threshold")}}
+            data["format_version"] = FORMAT_VERSION
+        return data
+
+    @model_validator(mode="after")
+    def _has_default(self) -> ModelInfo:
+        if DEFAULT not in self.operating_points:
+            raise ValueError(f"operating_points must include {DEFAULT!r}")
+        return self
+
+    @property
+    def threshold(self) -> float:
+        """The default decision threshold (calibrated score)."""
+        return self.operating_points[DEFAULT].value
 
 
 def sha256_file(path: Path) -> str:
@@ -118,6 +148,18 @@ def save_model_dir(
     (directory / CARD_FILE).write_text(card)
     write_manifest(directory)
     return directory
+
+
+def rewrite_info(directory: Path, info: ModelInfo, card: str) -> None:
+    """Replace ``flagger.json`` and the model card of an intact model directory; re-sign it.
+
+    Raises:
+        ModelDirectoryError: if the directory does not match its manifest (never bless tampering).
+    """
+    verify_manifest(directory)
+    (directory / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")
+    (directory / CARD_FILE).write_text(card)
+    write_manifest(directory)
 
 
 def read_info(directory: Path) -> ModelInfo:

@@ -31,9 +31,10 @@ class ScanSummary:
 
     output: str
     model_version: str
-    threshold: float
+    threshold: dict[str, Any]
     read: int = 0
     flagged: int = 0
+    uncertain: int = 0
     errors: int = 0
     seconds: float = 0.0
     errors_file: str | None = None
@@ -99,7 +100,8 @@ def scan(
     text_field: str = "text",
     id_field: str = "id",
     fmt: str | None = None,
-    threshold: float | None = None,
+    threshold: str | float | None = None,
+    explain: bool = True,
     batch_size: int = 256,
     overwrite: bool = False,
     progress: bool | None = None,
@@ -112,7 +114,8 @@ def scan(
         output: the JSONL file to write; never replaced unless ``overwrite``.
         text_field, id_field: where the text and id are in each record.
         fmt: force the input format instead of inferring it from the extension.
-        threshold: decision threshold; the model's default when ``None``.
+        threshold: operating point name or number; the model's default when ``None``.
+        explain: find the spans that drive each flagged message's score.
         batch_size: messages read, scored and written at a time (bounds memory).
         overwrite: allow replacing an existing output file.
         progress: show a progress bar; ``None`` shows it only on a terminal.
@@ -124,10 +127,9 @@ def scan(
     records = read_messages(path, text_field=text_field, id_field=id_field, fmt=fmt)
     first = next(records, None)  # surfaces file-level errors before the output is created
     records = chain([first], records) if first is not None else iter(())
+    rule = flagger.resolve_threshold(threshold)
     summary = ScanSummary(
-        output=str(output),
-        model_version=flagger.version,
-        threshold=flagger.resolve_threshold(threshold),
+        output=str(output), model_version=flagger.version, threshold=rule.model_dump()
     )
     errors = _ErrorLog(Path(f"{output}.errors.jsonl"))
     if overwrite:
@@ -142,7 +144,9 @@ def scan(
         for batch in _batches(records, batch_size):
             messages = [r for r in batch if isinstance(r, Message)]
             errors.write([r for r in batch if isinstance(r, ReadError)])
-            results = flagger.score([m.text for m in messages], threshold=summary.threshold)
+            results = flagger.score(
+                [m.text for m in messages], threshold=threshold, explain=explain
+            )
             rows = []
             for message, result in zip(messages, results, strict=True):
                 rows.append(
@@ -154,6 +158,7 @@ def scan(
                     }
                 )
                 summary.score_histogram[min(int(result.score * 10), 9)] += 1
+                summary.uncertain += result.uncertain
                 if result.flagged:
                     summary.flagged += 1
                     summary.categories[str(result.category)] += 1

@@ -13,8 +13,40 @@ _METRIC_NAMES = {
     "precision": "Precision (sexist) at the default threshold",
     "recall": "Recall (sexist) at the default threshold",
     "pr_auc": "PR-AUC (sexist)",
-    "ece": "Expected calibration error (15 bins)",
+    "ece": "Expected calibration error (15 bins), calibrated",
+    "ece_uncalibrated": "Expected calibration error (15 bins), before calibration",
 }
+
+
+def _operating_point_rows(info: ModelInfo) -> str:
+    def cell(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    return "\n".join(
+        f"| `{name}` | {p.value:.4f} | {cell(p.precision)} | {cell(p.recall)} | "
+        f"{cell(p.macro_f1)} | {cell(p.flag_rate)} | {p.description} |"
+        for name, p in info.operating_points.items()
+    )
+
+
+def _calibration_text(info: ModelInfo) -> str:
+    calibration = info.calibration
+    if calibration.method == "identity":
+        return "Not calibrated: scores are the sigmoid of the sexist logit."
+    how = (
+        f"temperature scaling (T = {calibration.temperature:.3f})"
+        if calibration.method == "temperature"
+        else f"isotonic regression ({len(calibration.isotonic_logits)} steps)"
+    )
+    report = calibration.report
+    return (
+        f"Scores are calibrated by {how}, fitted on {report.get('messages', '?')} dev messages. "
+        f"ECE before: {report.get('ece_uncalibrated', '?')}; "
+        f"out of fold ({report.get('folds', '?')}-fold): temperature "
+        f"{report.get('ece_temperature_out_of_fold', '?')}, isotonic "
+        f"{report.get('ece_isotonic_out_of_fold', '?')}. Isotonic is used only when it beats "
+        "temperature scaling out of fold."
+    )
 
 
 def _metric_rows(metrics: dict[str, Any]) -> str:
@@ -68,6 +100,19 @@ used for checkpoint selection and the threshold. Selected: {info.metrics.get("se
 
 The threshold and checkpoint were chosen on this dev split, so these figures are optimistic;
 an independent test set is the fair measure.
+
+## Calibration
+
+{_calibration_text(info)}
+
+## Operating points
+
+Thresholds on the calibrated score, chosen on dev; pass the name as `--threshold NAME`.
+Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
+
+| name | threshold | precision | recall | macro-F1 | flag rate | rule |
+|---|---|---|---|---|---|---|
+{_operating_point_rows(info)}
 
 ## Limitations and ethical considerations
 

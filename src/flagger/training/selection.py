@@ -13,12 +13,14 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from flagger.calibration import Calibration
 from flagger.data import Example
 from flagger.evaluate import report_from_probabilities
 from flagger.metrics import best_f1_threshold
 from flagger.model import Flagger
-from flagger.model_dir import ModelInfo, save_model_dir
+from flagger.model_dir import ModelInfo, rewrite_info, save_model_dir
 from flagger.network import MultiTaskClassifier
+from flagger.training.calibrate import calibrate_info
 from flagger.training.card import render_card
 
 State = dict[str, torch.Tensor]
@@ -66,15 +68,14 @@ def save_measured(
     info: ModelInfo,
     evaluator: DevEvaluator,
 ) -> ModelInfo:
-    """Save a model directory, re-load it, and record the dev metrics of the saved weights.
+    """Save a model directory, re-load it, and calibrate it on dev with the saved weights.
 
-    ``info.threshold`` must already be chosen; ``info.metrics`` gains a ``dev`` entry measured on
-    the fp16 weights as stored, so the card never reports what the shipped file does not do.
+    Calibration, operating points and the ``dev`` metrics are measured on the fp16 weights as
+    stored, so the card never reports what the shipped file does not do.
     """
+    info = info.model_copy(update={"calibration": Calibration()})  # raw scores for the re-load
     save_model_dir(directory, network, tokenizer, info, render_card(info))
     saved = Flagger.load(directory, num_threads=evaluator.flagger.num_threads)
-    probs = saved.probabilities(evaluator.texts)
-    stored = rounded(report_from_probabilities(probs, evaluator.dev, info.threshold))
-    info = info.model_copy(update={"metrics": {"dev": stored, **info.metrics}})
-    save_model_dir(directory, network, tokenizer, info, render_card(info))
+    info = calibrate_info(info, saved.probabilities(evaluator.texts), evaluator.dev, strict=False)
+    rewrite_info(directory, info, render_card(info))
     return info

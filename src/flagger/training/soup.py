@@ -17,6 +17,7 @@ from flagger.data import load_examples, train_dev_split
 from flagger.errors import ConfigError
 from flagger.model import Flagger
 from flagger.model_dir import sha256_file
+from flagger.thresholds import DEFAULT, OperatingPoint
 from flagger.training.selection import (
     DevEvaluator,
     State,
@@ -96,7 +97,7 @@ def make_soup(
     info = best_model.info.model_copy(
         update={
             "version": version or best_model.info.version,
-            "threshold": round(float(final["threshold"]), 6),
+            "operating_points": {DEFAULT: OperatingPoint(value=round(final["threshold"], 6))},
             "metrics": {
                 "dev_fp32": rounded(final),
                 "selected": f"greedy soup of {len(kept)} of {len(models)} models",

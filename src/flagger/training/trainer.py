@@ -27,6 +27,7 @@ from flagger.labels import CATEGORIES, VECTORS
 from flagger.model import Flagger
 from flagger.model_dir import ModelInfo, sha256_file
 from flagger.network import HeadLogits, MultiTaskClassifier
+from flagger.thresholds import DEFAULT, OperatingPoint
 from flagger.training.config import TrainingConfig
 from flagger.training.selection import DevEvaluator, State, average_states, rounded, save_measured
 
@@ -188,7 +189,7 @@ def train(
         base_model=config.base_model_name(),
         max_length=config.max_length,
         window_stride=config.window_stride,
-        threshold=0.5,
+        operating_points={DEFAULT: OperatingPoint(value=0.5)},
     )
     evaluator = DevEvaluator(
         Flagger(network, tokenizer, info, batch_size=64, num_threads=config.num_threads), dev_set
@@ -268,7 +269,7 @@ def train(
 
     info = info.model_copy(
         update={
-            "threshold": round(float(final["threshold"]), 6),
+            "operating_points": {DEFAULT: OperatingPoint(value=round(final["threshold"], 6))},
             "metrics": {"dev_fp32": rounded(final), "selected": chosen},
             "training": {
                 **config.to_dict(),

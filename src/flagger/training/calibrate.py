@@ -1,0 +1,111 @@
+"""Calibrate a model on dev and choose its operating points; at training time or afterwards.
+
+``flagger calibrate DIR --data FILE`` re-fits an existing model directory without touching its
+weights: the calibration, the ``default``/``review``/``alert`` thresholds and the dev metrics in
+``flagger.json`` are replaced, and the model card and manifest are rewritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from flagger.calibration import Calibration, fit_calibration
+from flagger.data import Example, load_examples, select_split
+from flagger.errors import InputFileError
+from flagger.evaluate import report_from_probabilities
+from flagger.metrics import best_f1_threshold
+from flagger.model import Flagger, Probabilities
+from flagger.model_dir import ModelInfo, rewrite_info, sha256_file
+from flagger.thresholds import DEFAULT, choose_operating_points, measure
+from flagger.training.card import render_card
+
+logger = logging.getLogger(__name__)
+
+# Fewer labelled messages of a class than this cannot support a calibration or a precision promise.
+MIN_PER_CLASS = 10
+
+
+def calibrate_info(
+    info: ModelInfo, probs: Probabilities, examples: Sequence[Example], *, strict: bool = True
+) -> ModelInfo:
+    """Fit the calibration and operating points on ``examples`` and record their dev metrics.
+
+    Args:
+        info: the model description to update.
+        probs: the model's outputs on ``examples``.
+        examples: labelled messages (dev).
+        strict: raise when there are too few labels; otherwise keep the scores uncalibrated,
+            choose only the ``default`` point, and log a warning (tiny training runs).
+
+    Raises:
+        InputFileError: when ``strict`` and too few examples of each class carry a label.
+    """
+    labelled = [i for i, e in enumerate(examples) if e.sexist is not None]
+    gold = np.array([examples[i].sexist for i in labelled], dtype=int)
+    sexist, not_sexist = int(gold.sum()), int(gold.size - gold.sum())
+    if min(sexist, not_sexist) >= MIN_PER_CLASS:
+        calibration = fit_calibration(probs.sexist_logit[labelled], gold)
+        calibrated = dataclasses.replace(probs, sexist=calibration.probability(probs.sexist_logit))
+        points = choose_operating_points(calibrated.sexist[labelled], gold)
+    else:
+        problem = (
+            f"calibration needs at least {MIN_PER_CLASS} labelled messages of each class, "
+            f"found {sexist} sexist and {not_sexist} not sexist"
+        )
+        if strict:
+            raise InputFileError(problem)
+        logger.warning("%s; scores stay uncalibrated", problem)
+        calibration = Calibration()
+        calibrated = dataclasses.replace(probs, sexist=calibration.probability(probs.sexist_logit))
+        scores = calibrated.sexist[labelled]
+        cut = best_f1_threshold(scores, gold)[0] if gold.size else 0.5
+        points = {DEFAULT: measure(scores, gold, cut, "best Task A macro-F1 on dev")}
+    report = report_from_probabilities(calibrated, examples, points[DEFAULT].value)
+    dev = {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}
+    return info.model_copy(
+        update={
+            "calibration": calibration,
+            "operating_points": points,
+            "metrics": {**info.metrics, "dev": dev},
+        }
+    )
+
+
+def calibrate_model_dir(
+    directory: str | Path,
+    data: str | Path,
+    *,
+    split: str | None = "dev",
+    text_field: str = "text",
+    num_threads: int | None = None,
+) -> ModelInfo:
+    """Re-fit calibration and operating points of a model directory on a labelled split.
+
+    Raises:
+        ModelDirectoryError: the directory is not a valid (untampered) model.
+        InputFileError: unreadable data, or too few labelled messages.
+    """
+    flagger = Flagger.load(directory, num_threads=num_threads)
+    examples = select_split(load_examples(data, text_field=text_field), split)
+    probs = flagger.probabilities([e.text for e in examples])
+    info = calibrate_info(flagger.info, probs, examples)
+    info = info.model_copy(
+        update={
+            "data": {
+                **info.data,
+                "calibrated_on": {
+                    "file": Path(data).name,
+                    "sha256": sha256_file(Path(data)),
+                    "split": split,
+                    "rows": len(examples),
+                },
+            }
+        }
+    )
+    rewrite_info(Path(directory), info, render_card(info))
+    return info
