@@ -33,12 +33,12 @@ test: dev
 	$(PY) -m pytest
 
 lint: dev
-	$(VENV)/bin/ruff check src tests training
-	$(VENV)/bin/ruff format --check src tests training
+	$(VENV)/bin/ruff check src tests training bench
+	$(VENV)/bin/ruff format --check src tests training bench
 
 format: dev
-	$(VENV)/bin/ruff format src tests training
-	$(VENV)/bin/ruff check --fix src tests training
+	$(VENV)/bin/ruff format src tests training bench
+	$(VENV)/bin/ruff check --fix src tests training bench
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .ruff_cache .mypy_cache

@@ -6,7 +6,8 @@ The search works on any backend that can score texts (it only calls a ``score_fn
    Messages with more words than ``max_units`` are occluded in short phrases first, and the words
    of the phrases that matter most are then occluded one by one.
 2. **Grow** a set from the words with the largest drops, best first, and keep the smallest set whose
-   removal brings the score below the threshold (or, failing that, the set that lowers it most).
+   removal brings the score below the threshold less a ``margin`` (the model's uncertainty band,
+   so the counterfactual is clearly not flagged), or, failing that, the set that lowers it most.
    When that is not enough (several cues say the same thing), repeat 1-2 on the message with the
    set removed, up to ``rounds`` times.
 3. **Report** the chosen words merged into contiguous spans, each with its own weight (the drop
@@ -58,7 +59,8 @@ class SpanSearch:
     max_units: int = 24  # occlusions per round; longer messages are cut into phrases
     refine: int = 2  # phrases whose words are then occluded one by one
     max_words: int = 4  # words a round may add to the set
-    rounds: int = 2  # rounds of occlusion and growth for messages still above the threshold
+    rounds: int = 2  # rounds of occlusion and growth for messages still above the target
+    margin: float = 0.0  # aim below threshold - margin, so the counterfactual is clearly unflagged
 
 
 @dataclass(frozen=True)
@@ -224,7 +226,8 @@ def find_spans(
         score_fn: calibrated scores for a list of texts (the model, whatever its backend).
         texts: the original messages.
         scores: their calibrated scores, as ``score_fn`` gives them.
-        threshold: the search looks for the smallest set of spans that brings a score below it.
+        threshold: the search looks for the smallest set of spans that brings a score below it
+            (less ``search.margin``).
         focus: per message, the character range to search (its most severe window); whole text
             when ``None``.
         search: the search budget.
@@ -233,6 +236,7 @@ def find_spans(
         One ``Explanation`` per message; ``spans`` is empty when no removal lowers the score.
     """
     search = search or SpanSearch()
+    threshold = max(0.0, threshold - search.margin)
     ranges = focus or [(0, len(t)) for t in texts]
     messages = [
         _Message(text=t, score=float(s), focus=f, tokens=candidate_tokens(t, *f))

@@ -74,7 +74,8 @@ class Flagger:
         self.info = info
         self.path = path
         self.batch_size = batch_size
-        self.span_search = span_search or SpanSearch()
+        # Spans should take a message clearly out of the flagged zone, not just under the line.
+        self.span_search = span_search or SpanSearch(margin=info.uncertainty_band)
         self.num_threads = num_threads or default_threads()
         torch.set_num_threads(self.num_threads)
 
