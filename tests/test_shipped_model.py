@@ -41,6 +41,19 @@ def test_obvious_cases(shipped: Flagger) -> None:
     assert not neutral.flagged and neutral.score < 0.2
 
 
+def test_shipped_decision_layer(shipped: Flagger) -> None:
+    info = shipped.info
+    assert info.calibration.method in {"temperature", "isotonic"}
+    assert info.operating_points["review"].recall >= 0.90
+    assert info.operating_points["alert"].precision >= 0.85
+    text = "Honestly mate, women are too stupid to be sergeants 🙄"
+    [result] = shipped.score([text])
+    assert result.flagged and result.spans
+    assert all(text[s.start : s.end] == s.text for s in result.spans)
+    assert result.score_without_spans is not None
+    assert result.score_without_spans < info.threshold - info.uncertainty_band
+
+
 def test_demo_archive_scans(tmp_path: Path, shipped: Flagger) -> None:
     out = tmp_path / "results.jsonl"
     summary = scan(shipped, ROOT / "examples" / "messages.csv", out, progress=False)
