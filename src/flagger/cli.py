@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from flagger.errors import FlaggerError
+from flagger.errors import ConfigError, FlaggerError
 
 app = typer.Typer(
     add_completion=False,
@@ -126,9 +126,12 @@ def scan(
 
 @app.command()
 def evaluate(
-    data: Annotated[Path, typer.Option(help="Labelled CSV, JSONL or Parquet file.")],
+    data: Annotated[Path | None, typer.Option(help="Labelled CSV, JSONL or Parquet file.")] = None,
     split: Annotated[
         str | None, typer.Option(help="Only rows whose 'split' is this (e.g. dev).")
+    ] = None,
+    suite: Annotated[
+        Path | None, typer.Option(help="Behavioural suite directory (e.g. training/behaviour).")
     ] = None,
     model: ModelOption = None,
     threshold: ThresholdOption = None,
@@ -146,28 +149,60 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     threads: ThreadsOption = None,
 ) -> None:
-    """Report EDOS Task A/B/C macro-F1, precision, recall, PR-AUC and calibration error."""
+    """Report EDOS Task A/B/C macro-F1, precision, recall, PR-AUC and calibration error, and/or
+    the pass rates of a behavioural suite."""
+    if data is None and suite is None:
+        raise ConfigError("give --data FILE, --suite DIR, or both")
+    flagger = _load(model, threads)
+    report: dict[str, Any] = {"model": flagger.version}
+    if data is not None:
+        report.update(
+            _evaluate_data(
+                flagger, data, split, threshold, text_field, explanations, reliability_plot
+            )
+        )
+    if suite is not None:
+        from flagger.behaviour import load_suite, suite_report
+
+        cases = load_suite(suite)
+        ref = flagger.resolve_threshold(threshold)
+        scores = flagger.sexist_scores([c.text for c in cases])
+        report["suite"] = {"path": str(suite), "operating_point": ref.name}
+        report["suite"].update(suite_report(cases, scores, ref.value))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    if data is not None:
+        _print_data_report(report, data, split)
+    if suite is not None:
+        _print_suite_report(report["suite"])
+
+
+def _evaluate_data(
+    flagger: Any,
+    data: Path,
+    split: str | None,
+    threshold: str | None,
+    text_field: str,
+    explanations: bool,
+    reliability_plot: Path | None,
+) -> dict[str, Any]:
     from flagger.data import load_examples, select_split
     from flagger.evaluate import evaluate as run_evaluate
 
     examples = select_split(load_examples(data, text_field=text_field), split)
-    flagger = _load(model, threads)
     metrics, probs = run_evaluate(flagger, examples, threshold)
-    report: dict[str, Any] = {
-        "model": flagger.version,
-        "data": str(data),
-        "split": split,
-        **metrics,
-    }
+    report: dict[str, Any] = {"data": str(data), "split": split, **metrics}
     if explanations:
         from flagger.faithfulness import faithfulness
 
         report["explanations"] = faithfulness(flagger, [e.text for e in examples], threshold)
     if reliability_plot:
         report["reliability_plot"] = str(_plot(reliability_plot, examples, probs, flagger))
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
-        return
+    return report
+
+
+def _print_data_report(report: dict[str, Any], data: Path, split: str | None) -> None:
     typer.echo(
         f"model {report['model']} on {data} (split: {split or 'all'}), "
         f"{report['messages']} messages, operating point {report['operating_point']} "
@@ -187,8 +222,22 @@ def evaluate(
             typer.echo(f"  {key:<18} {report[key]:.4f}")
     if "explanations" in report:
         _print_explanations(report["explanations"])
-    if reliability_plot:
+    if "reliability_plot" in report:
         typer.echo(f"reliability plot: {report['reliability_plot']}")
+
+
+def _print_suite_report(suite: dict[str, Any]) -> None:
+    typer.echo(
+        f"behavioural suite {suite['path']}: {suite['cases']} cases, operating point "
+        f"{suite['operating_point']} (threshold {suite['threshold']:.4f})"
+    )
+    typer.echo(f"  {'capability':<22} {'cases':>6} {'pass':>7}")
+    for name, row in suite["capabilities"].items():
+        typer.echo(f"  {name:<22} {row['cases']:>6} {row['pass_rate']:>7.1%}")
+    typer.echo(f"  {'overall':<22} {suite['cases']:>6} {suite['pass_rate']:>7.1%}")
+    typer.echo("  false-positive rate on neutral and positive mentions:")
+    for group, row in suite["false_positive_rate_by_group"].items():
+        typer.echo(f"    {group:<20} {row['cases']:>6} {row['rate']:>7.1%}")
 
 
 def _plot(path: Path, examples: list[Any], probs: Any, flagger: Any) -> Path:
@@ -263,6 +312,10 @@ def train(
     base_model: Annotated[
         str | None, typer.Option(help="Local encoder directory to start from.")
     ] = None,
+    extra_train: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labelled file whose rows all join the training split (repeatable)."),
+    ] = None,
     text_field: TextFieldOption = "text",
     name: Annotated[
         str, typer.Option(help="Model name recorded in the directory.")
@@ -286,7 +339,15 @@ def train(
         if config
         else TrainingConfig(**{k: v for k, v in overrides.items() if v is not None})
     )
-    result = run_train(data, out, recipe, text_field=text_field, name=name, version=version)
+    result = run_train(
+        data,
+        out,
+        recipe,
+        text_field=text_field,
+        name=name,
+        version=version,
+        extra_train=extra_train or (),
+    )
     typer.echo(
         f"wrote {result.model_dir} ({result.steps} steps, {result.seconds:.0f}s); "
         f"dev: {_task_scores(result.dev_metrics)}"

@@ -148,6 +148,7 @@ def train(
     name: str = "flagger-edos",
     version: str = "1.0.0",
     progress: bool = True,
+    extra_train: Sequence[str | Path] = (),
 ) -> TrainingResult:
     """Fine-tune a multi-task model on a labelled file and write a model directory.
 
@@ -159,6 +160,8 @@ def train(
         text_field: the text column.
         name, version: recorded in ``flagger.json`` and the model card.
         progress: show a progress bar.
+        extra_train: labelled files (e.g. augmentations) whose rows are all added to the
+            training split; they never reach dev, so they cannot sway selection.
 
     Raises:
         InputFileError, ConfigError: bad data or recipe.
@@ -173,6 +176,9 @@ def train(
     data_path = Path(data)
     examples = load_examples(data_path, text_field=text_field)
     train_set, dev_set = train_dev_split(examples, config.dev_fraction)
+    extras = [Path(p) for p in extra_train]
+    for extra in extras:
+        train_set = [*train_set, *load_examples(extra, text_field=text_field)]
     base = config.resolved_base_model()
     tokenizer = AutoTokenizer.from_pretrained(base)
     # Heads start from init_seed whatever the seed, so runs that differ only in data order and
@@ -282,6 +288,10 @@ def train(
                 "sha256": sha256_file(data_path),
                 "train_rows": len(train_set),
                 "dev_rows": len(dev_set),
+                "extra_train": [
+                    {"file": p.name, "sha256": sha256_file(p), "rows": len(load_examples(p))}
+                    for p in extras
+                ],
             },
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
