@@ -280,13 +280,17 @@ def calibrate(
         str | None, typer.Option(help="Rows whose 'split' is this (default dev).")
     ] = "dev",
     text_field: TextFieldOption = "text",
+    suite: Annotated[
+        Path | None,
+        typer.Option(help="Also run this behavioural suite and record it in the model card."),
+    ] = None,
     threads: ThreadsOption = None,
 ) -> None:
     """Fit calibration and choose the operating points of a model on labelled data (dev)."""
     from flagger.training.calibrate import calibrate_model_dir
 
     info = calibrate_model_dir(
-        model_dir, data, split=split, text_field=text_field, num_threads=threads
+        model_dir, data, split=split, text_field=text_field, num_threads=threads, suite=suite
     )
     calibration = info.calibration
     typer.echo(

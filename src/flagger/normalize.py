@@ -1,9 +1,9 @@
 """Undo common text obfuscation while keeping a map back to the original characters.
 
-People dodge filters by writing "w0m3n", "w o m e n", "wоmen" (Cyrillic о), "wo\u200bmen" or
-"ｗｏｍｅｎ". `normalize` undoes these tricks so the model sees ordinary words, and records for
-every output character the index of the original character it came from, so that spans found
-on the normalised text can be reported on the text the user wrote.
+People dodge filters by writing "w0m3n", "w o m e n", "women" with a Cyrillic "o", fullwidth
+letters or invisible characters. `normalize` undoes these tricks so the model sees ordinary
+words, and records for every output character the index of the original character it came from,
+so that spans found on the normalised text can be reported on the text the user wrote.
 
 The steps run in order: Unicode (NFKC, invisible characters, accents on Latin letters),
 homoglyphs, leetspeak, spaced-out letters, repeated characters. URLs, e-mail addresses and
@@ -110,7 +110,7 @@ def _joinable(c: str) -> bool:
 @lru_cache(maxsize=4096)
 def _nfkc(ch: str) -> str:
     out = unicodedata.normalize("NFKC", ch)
-    # Spacing accents ("¨", "´") decompose to a space plus a mark; keep them so no word is split.
+    # Spacing accents ("¨", U+00B4) decompose to a space plus a mark; keep them so no word is split.
     if not ch.isspace() and any(c.isspace() for c in out):
         return ch
     return out
@@ -199,17 +199,31 @@ def _protected_mask(text: str) -> list[bool]:
 
 # --- 2. Homoglyphs ----------------------------------------------------------------------------
 
+# Cyrillic and Greek letters that look like Latin ones, by Unicode name: the glyphs themselves
+# cannot be told apart in review.
+_LOOKALIKES = (
+    (
+        "CYRILLIC SMALL LETTER",
+        "A=a, IE=e, O=o, ER=p, ES=c, U=y, HA=x, BYELORUSSIAN-UKRAINIAN I=i, JE=j, DZE=s, "
+        "KOMI DE=d, SHHA=h, QA=q, WE=w, PALOCHKA=l",
+    ),
+    (
+        "CYRILLIC CAPITAL LETTER",
+        "A=A, VE=B, IE=E, KA=K, EM=M, EN=H, O=O, ER=P, ES=C, TE=T, HA=X, U=Y, "
+        "BYELORUSSIAN-UKRAINIAN I=I, JE=J, DZE=S",
+    ),
+    ("GREEK SMALL LETTER", "OMICRON=o, ALPHA=a, NU=v, IOTA=i, KAPPA=k, TAU=t, RHO=p, UPSILON=u"),
+    (
+        "GREEK CAPITAL LETTER",
+        "ALPHA=A, BETA=B, EPSILON=E, ZETA=Z, ETA=H, IOTA=I, KAPPA=K, MU=M, NU=N, OMICRON=O, "
+        "RHO=P, TAU=T, UPSILON=Y, CHI=X",
+    ),
+)
 _HOMOGLYPHS = {
-    # Cyrillic
-    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
-    "ѕ": "s", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w", "ӏ": "l",
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
-    "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J", "Ѕ": "S",
-    # Greek
-    "ο": "o", "α": "a", "ν": "v", "ι": "i", "κ": "k", "τ": "t", "ρ": "p", "υ": "u",
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
-    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-}  # fmt: skip
+    unicodedata.lookup(f"{prefix} {name}"): latin
+    for prefix, pairs in _LOOKALIKES
+    for name, latin in (pair.split("=") for pair in pairs.split(", "))
+}
 _WORD = regex.compile(r"[\p{L}\p{N}\p{M}]+")
 
 
@@ -319,12 +333,14 @@ def _spaced_letters(chars: _Chars) -> _Chars:
             continue
         sep = text[i + 1]
         # "ab.c.d.e" and "x.y.z.com" are names, not a word spelled out.
-        starts_clean = i == 0 or not (text[i - 1].isalnum() or (sep != " " and text[i - 1] == sep))
+        if i > 0 and (text[i - 1].isalnum() or (sep != " " and text[i - 1] == sep)):
+            i += 1
+            continue
         j = i
         while j + 2 < n and text[j + 1] == sep and single(j + 2):
             j += 2
         ends_clean = sep == " " or j + 2 >= n or text[j + 1] != sep or not text[j + 2].isalnum()
-        if starts_clean and ends_clean and (j - i) // 2 + 1 >= 3:
+        if ends_clean and (j - i) // 2 + 1 >= 3:
             for k in range(i + 1, j, 2):
                 dropped[k] = True
         i = j + 1

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from flagger.behaviour import load_suite, suite_report
 from flagger.calibration import Calibration, fit_calibration
 from flagger.data import Example, load_examples, select_split
 from flagger.errors import InputFileError
@@ -83,8 +84,12 @@ def calibrate_model_dir(
     split: str | None = "dev",
     text_field: str = "text",
     num_threads: int | None = None,
+    suite: str | Path | None = None,
 ) -> ModelInfo:
     """Re-fit calibration and operating points of a model directory on a labelled split.
+
+    With ``suite``, the behavioural suite is also run at the new default operating point and its
+    pass rates and fairness figures are recorded in ``flagger.json`` and the model card.
 
     Raises:
         ModelDirectoryError: the directory is not a valid (untampered) model.
@@ -107,5 +112,15 @@ def calibrate_model_dir(
             }
         }
     )
+    if suite is not None:
+        cases = load_suite(suite)
+        recalibrated = Flagger(
+            flagger.network, flagger.tokenizer, info, num_threads=flagger.num_threads
+        )
+        report = suite_report(
+            cases, recalibrated.sexist_scores([c.text for c in cases]), info.threshold
+        )
+        report = {"path": str(suite), **{k: v for k, v in report.items() if k != "failures"}}
+        info = info.model_copy(update={"metrics": {**info.metrics, "suite": report}})
     rewrite_info(Path(directory), info, render_card(info))
     return info

@@ -29,6 +29,33 @@ def _operating_point_rows(info: ModelInfo) -> str:
     )
 
 
+def _suite_text(info: ModelInfo) -> str:
+    suite = info.metrics.get("suite")
+    if not suite:
+        return "Not measured: run `flagger calibrate DIR --data FILE --suite training/behaviour`."
+    rows = "\n".join(
+        f"| {name} | {row['cases']} | {row['pass_rate']:.1%} |"
+        for name, row in suite["capabilities"].items()
+    )
+    fairness = "\n".join(
+        f"| {group} | {row['cases']} | {row['rate']:.1%} |"
+        for group, row in suite["false_positive_rate_by_group"].items()
+    )
+    return f"""Behavioural suite `{suite.get("path", "?")}` ({suite["cases"]} templated cases
+written by the flagger team, never trained on), at the default operating point:
+
+| capability | cases | pass rate |
+|---|---|---|
+{rows}
+| **overall** | {suite["cases"]} | **{suite["pass_rate"]:.1%}** |
+
+### Fairness: false-positive rate on neutral and positive mentions
+
+| mentioned group | not-sexist cases | flagged anyway |
+|---|---|---|
+{fairness}"""
+
+
 def _calibration_text(info: ModelInfo) -> str:
     calibration = info.calibration
     if calibration.method == "identity":
@@ -113,6 +140,10 @@ Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
 | name | threshold | precision | recall | macro-F1 | flag rate | rule |
 |---|---|---|---|---|---|---|
 {_operating_point_rows(info)}
+
+## Behaviour on hard cases
+
+{_suite_text(info)}
 
 ## Limitations and ethical considerations
 
