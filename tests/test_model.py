@@ -116,3 +116,8 @@ def test_shipped_model_location_can_be_overridden(
 ) -> None:
     monkeypatch.setenv("FLAGGER_MODEL", str(tiny_model))
     assert Flagger.load(num_threads=1).info.name == "tiny"
+
+
+def test_obfuscated_text_is_scored_as_written_plainly(flagger: Flagger) -> None:
+    plain, disguised = flagger.score(["women are stupid", "w0m3n are s t u p i d"], explain=False)
+    assert disguised.score == pytest.approx(plain.score, abs=1e-5)

@@ -161,3 +161,8 @@ def test_clean_english_is_unchanged(sentence: str) -> None:
     result = normalize(sentence)
     assert result.text == sentence
     assert result.origins == tuple(range(len(sentence) + 1))
+
+
+def test_an_article_before_spaced_letters_stays_a_word() -> None:
+    assert normalize("she is a b i t c h").text == "she is a bitch"
+    assert normalize("I h a t e you").text == "I hate you"

@@ -21,12 +21,13 @@ import numpy as np
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from flagger.encoding import encode_windows, length_bucketed_batches, pad_batch
+from flagger.encoding import Window, encode_windows, length_bucketed_batches, pad_batch
 from flagger.errors import ConfigError
-from flagger.explain import Explanation, SpanSearch, find_spans
+from flagger.explain import Explanation, Range, SpanSearch, find_spans
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.model_dir import ModelInfo, default_model_dir, load_model_dir
 from flagger.network import MultiTaskClassifier
+from flagger.normalize import Normalized, normalize
 from flagger.results import ScoreResult, ThresholdRef
 from flagger.thresholds import resolve_threshold
 
@@ -107,8 +108,12 @@ class Flagger:
     def probabilities(self, texts: Sequence[str]) -> Probabilities:
         """Run the heads over every window of every text; keep each text's most severe window."""
         n = len(texts)
+        normalized = [normalize(t) for t in texts] if self.info.normalize else None
         windows = encode_windows(
-            self.tokenizer, texts, self.info.max_length, self.info.window_stride
+            self.tokenizer,
+            [m.text for m in normalized] if normalized else texts,
+            self.info.max_length,
+            self.info.window_stride,
         )
         logit = np.zeros(len(windows), dtype=np.float32)
         category = np.zeros((len(windows), len(CATEGORIES)), dtype=np.float32)
@@ -129,13 +134,17 @@ class Flagger:
         order = np.lexsort((logit, owner))
         last = np.r_[owner[order][1:] != owner[order][:-1], True]
         best = order[last]
+        counts = np.bincount(owner, minlength=n)
         return Probabilities(
             sexist=self.info.calibration.probability(logit[best]),
             sexist_logit=logit[best],
             category=category[best],
             vector=vector[best],
-            windows=np.bincount(owner, minlength=n),
-            focus=[(windows[b].start, windows[b].end) for b in best],
+            windows=counts,
+            focus=[
+                _focus(windows[b], texts[i], counts[i], normalized[i] if normalized else None)
+                for i, b in enumerate(best)
+            ],
         )
 
     def sexist_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -220,6 +229,17 @@ class Flagger:
             )
             for i in range(len(texts))
         ]
+
+
+def _focus(window: Window, original: str, windows: int, normalized: Normalized | None) -> Range:
+    """The character range of a message's most severe window in its ORIGINAL text."""
+    if windows == 1:
+        return 0, len(original)
+    if normalized is None:
+        return window.start, window.end
+    if window.start >= window.end:
+        return normalized.origins[window.start], normalized.origins[window.end]
+    return normalized.to_original(window.start, window.end)
 
 
 def _result(

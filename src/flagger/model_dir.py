@@ -55,6 +55,9 @@ class ModelInfo(BaseModel):
     vectors: list[str] = Field(default_factory=lambda: list(VECTORS))
     max_length: int = Field(gt=8, le=512, description="tokens per window, special tokens included")
     window_stride: int = Field(gt=0, description="tokens between the starts of two windows")
+    normalize: bool = Field(
+        default=True, description="undo obfuscation (flagger.normalize) before tokenising"
+    )
     calibration: Calibration = Field(default_factory=Calibration)
     operating_points: dict[str, OperatingPoint] = Field(
         description="named thresholds on the calibrated score; 'default' is always there"

@@ -340,6 +340,9 @@ def _spaced_letters(chars: _Chars) -> _Chars:
         while j + 2 < n and text[j + 1] == sep and single(j + 2):
             j += 2
         ends_clean = sep == " " or j + 2 >= n or text[j + 1] != sep or not text[j + 2].isalnum()
+        # "is a b i t c h": the article is a word of its own, not the first letter.
+        if sep == " " and text[i] in "aAI" and (j - i) // 2 + 1 >= 4:
+            i += 2
         if ends_clean and (j - i) // 2 + 1 >= 3:
             for k in range(i + 1, j, 2):
                 dropped[k] = True

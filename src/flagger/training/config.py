@@ -54,6 +54,9 @@ class TrainingConfig:
     seed: int = 13  # data order and dropout
     init_seed: int = 13  # initial head weights; keep it fixed across runs meant for a soup
     num_threads: int | None = None
+    normalize: bool = (
+        True  # undo obfuscation (flagger.normalize) before tokenising, as inference does
+    )
 
     def __post_init__(self) -> None:
         checks = [

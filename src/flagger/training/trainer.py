@@ -27,6 +27,7 @@ from flagger.labels import CATEGORIES, VECTORS
 from flagger.model import Flagger
 from flagger.model_dir import ModelInfo, sha256_file
 from flagger.network import HeadLogits, MultiTaskClassifier
+from flagger.normalize import normalize
 from flagger.thresholds import DEFAULT, OperatingPoint
 from flagger.training.config import TrainingConfig
 from flagger.training.selection import DevEvaluator, State, average_states, rounded, save_measured
@@ -53,9 +54,13 @@ class _Encoded:
 
 
 def _encode(
-    tokenizer: PreTrainedTokenizerBase, examples: Sequence[Example], max_length: int
+    tokenizer: PreTrainedTokenizerBase,
+    examples: Sequence[Example],
+    max_length: int,
+    normalized: bool = True,
 ) -> _Encoded:
-    ids = tokenizer([e.text for e in examples], truncation=True, max_length=max_length)["input_ids"]
+    texts = [normalize(e.text).text if normalized else e.text for e in examples]
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
 
     def column(field: str, missing: int) -> list[int]:
         values = [getattr(e, field) for e in examples]
@@ -186,7 +191,7 @@ def train(
     torch.manual_seed(config.init_seed)
     network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
     torch.manual_seed(config.seed)
-    encoded = _encode(tokenizer, train_set, config.max_length)
+    encoded = _encode(tokenizer, train_set, config.max_length, config.normalize)
     logger.info("training on %d examples, selecting on %d", len(train_set), len(dev_set))
 
     info = ModelInfo(
@@ -195,6 +200,7 @@ def train(
         base_model=config.base_model_name(),
         max_length=config.max_length,
         window_stride=config.window_stride,
+        normalize=config.normalize,
         operating_points={DEFAULT: OperatingPoint(value=0.5)},
     )
     evaluator = DevEvaluator(
