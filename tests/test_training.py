@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from flagger.errors import ConfigError, InputFileError
@@ -122,3 +123,16 @@ def test_soup_averages_models_from_one_base(
     assert info.metrics["dev_fp32"]["selection"] >= best_single - 1e-9
     with pytest.raises(ConfigError, match="at least two"):
         make_soup(dirs[:1], edos_csv, tmp_path / "one")
+    # Fixed weights: a straight interpolation of the two, 3:1.
+    mixed = make_soup(dirs, edos_csv, tmp_path / "mix", weights=[3, 1], num_threads=1)
+    from safetensors.torch import load_file
+
+    first, second, blend = (
+        load_file(str(d / "model.safetensors")) for d in (*dirs, mixed.model_dir)
+    )
+    key = "sexist_head.weight"
+    expected = 0.75 * first[key].float() + 0.25 * second[key].float()
+    assert torch.allclose(blend[key].float(), expected, atol=2e-3)
+    assert read_info(mixed.model_dir).training["soup"]["weights"][str(dirs[0])] == 0.75
+    with pytest.raises(ConfigError, match="one non-negative weight per model"):
+        make_soup(dirs, edos_csv, tmp_path / "bad", weights=[1])

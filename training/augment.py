@@ -345,6 +345,91 @@ TEMPLATES: list[tuple[str, str | None, list[str]]] = [
     ),
 ]
 
+# Second round, aimed at what the first model still got wrong on the suite's capabilities
+# (negation, counter-speech, implicit sexism, threats, objectification), in new wording.
+TEMPLATES += [
+    (
+        "sexist",
+        "2.3 dehumanising attacks & overt sexual objectification",
+        [
+            "Check out the legs on {w}, that's all she's good for.",
+            "{w} is nothing but a nice pair of tits.",
+            "{W} are just meat in skirts.",
+            "{w} is only here so the clients have something to stare at.",
+        ],
+    ),
+    (
+        "sexist",
+        "3.3 backhanded gendered compliments",
+        [
+            "{w} is decent at her job, considering she's female.",
+            "{w} writes code almost as well as a man.",
+        ],
+    ),
+    (
+        "sexist",
+        "3.4 condescending explanations or unwelcome advice",
+        [
+            "Leave the heavy lifting to the men, darling, you make the coffee.",
+            "Stick to the admin, {w}, the technical stuff is for the blokes.",
+        ],
+    ),
+    (
+        "sexist",
+        "4.1 supporting mistreatment of individual women",
+        [
+            "{w} only got the job because she's female.",
+            "{w} was promoted to fill a quota, not on merit, obviously.",
+            "{w} should be at home with the kids instead of working.",
+            "{w} deserved the harassment, dressing like that.",
+        ],
+    ),
+    (
+        "sexist",
+        "1.1 threats of harm",
+        [
+            "If {w} goes to HR about me I'll smash her face in.",
+            "I know what time {w} finishes, she'll get what's coming to her.",
+            "{w} had better watch her back walking to the car tonight.",
+        ],
+    ),
+    (
+        "sexist",
+        "1.2 incitement and encouragement of harm",
+        [
+            "It's fine to hit your wife when she won't listen.",
+            "Women who report their bosses deserve to be assaulted.",
+        ],
+    ),
+    (
+        "not sexist",
+        None,
+        [
+            "{W} are not {bad}.",
+            "{W} are not {bad} at all.",
+            "{w} is not {bad}.",
+            "I disagree that {W} are {bad}.",
+            "Nobody seriously believes {W} are {bad}.",
+            "There is nothing {bad} about {W}.",
+            "It is untrue that {st}.",
+            "It isn't true that {W} are {bad}.",
+            "{W} are certainly not {bad}.",
+            "I don't believe for a second that {st}.",
+            "{w} isn't {bad}, she's our best engineer.",
+            "{W} are in no way weaker than men.",
+            "No, {W} are not {bad}.",
+            "I'm reporting {m} for calling {w} a {slur} at the Christmas party.",
+            "{m} called {w} a {slur} and it has been escalated to HR.",
+            "Calling women {slur}s is never acceptable and will be reported.",
+            "Using the word {slur} about a colleague is gross misconduct.",
+            "FYI {m} referred to {w} as a {slur} in the team chat. I've screenshotted it for HR.",
+            "Heard {m} saying {W} are {bad}; I've put in a formal complaint.",
+            "{m} told the new starters that {st}. That's discrimination and I'm raising it.",
+            "Can we address {m} calling {w} a {slur}? It's harassment, not a joke.",
+        ],
+    ),
+]
+
 PER_TEMPLATE = 20
 OBFUSCATED_SHARE = 0.35  # of sexist rows, also written disguised; some neutral rows too
 

@@ -382,13 +382,30 @@ def soup(
     out: Annotated[Path, typer.Option(help="Model directory to write.")],
     text_field: TextFieldOption = "text",
     version: Annotated[str | None, typer.Option(help="Version of the averaged model.")] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated weights, one per model: average them all with these."),
+    ] = None,
     threads: ThreadsOption = None,
 ) -> None:
-    """Average fine-tuned models greedily (a model soup), keeping what improves dev."""
+    """Average fine-tuned models greedily (a model soup), keeping what improves dev; or with
+    fixed --weights (e.g. to interpolate a fine-tuned model back towards its predecessor)."""
     from flagger.training.soup import make_soup
 
+    try:
+        shares = [float(w) for w in weights.split(",")] if weights else None
+    except ValueError:
+        raise ConfigError(
+            f"--weights must be numbers separated by commas, found {weights!r}"
+        ) from None
     result = make_soup(
-        models, data, out, text_field=text_field, version=version, num_threads=threads
+        models,
+        data,
+        out,
+        text_field=text_field,
+        version=version,
+        num_threads=threads,
+        weights=shares,
     )
     typer.echo(f"wrote {result.model_dir}; dev: {_task_scores(result.dev_metrics)}")
 

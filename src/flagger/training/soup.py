@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flagger.data import load_examples, train_dev_split
+from flagger.data import Example, load_examples, train_dev_split
 from flagger.errors import ConfigError
 from flagger.model import Flagger
 from flagger.model_dir import sha256_file
@@ -38,8 +38,12 @@ def make_soup(
     text_field: str = "text",
     version: str | None = None,
     num_threads: int | None = None,
+    weights: Sequence[float] | None = None,
 ) -> TrainingResult:
     """Average model directories greedily on dev and write the result as a new model directory.
+
+    With ``weights``, every model is kept and averaged with those weights instead (e.g. 0.7/0.3
+    to interpolate a model trained on augmentations back towards the one it improves on).
 
     Args:
         model_dirs: models fine-tuned from the same base with the same tokenizer and heads.
@@ -48,12 +52,20 @@ def make_soup(
         text_field: the text column of ``data``.
         version: version of the soup (default: the best ingredient's).
         num_threads: CPU threads.
+        weights: one non-negative weight per model, in the order given; greedy when ``None``.
 
     Raises:
-        ConfigError: fewer than two models, or models that cannot be averaged.
+        ConfigError: fewer than two models, models that cannot be averaged, or bad weights.
     """
     if len(model_dirs) < 2:
         raise ConfigError(f"a soup needs at least two models, found {len(model_dirs)}")
+    if weights is not None and (
+        len(weights) != len(model_dirs) or min(weights) < 0 or sum(weights) <= 0
+    ):
+        raise ConfigError(
+            f"need one non-negative weight per model ({len(model_dirs)}) with a positive sum, "
+            f"found {list(weights)}"
+        )
     started = time.monotonic()
     models = [Flagger.load(d, num_threads=num_threads) for d in model_dirs]
     first = models[0]
@@ -70,6 +82,8 @@ def make_soup(
     examples = load_examples(data, text_field=text_field)
     _, dev = train_dev_split(examples, float(first.info.training.get("dev_fraction", 0.1)))
 
+    if weights is not None:
+        return _weighted(models, weights, dev, Path(out_dir), version, started)
     scored = []
     for model in models:
         report = DevEvaluator(model, dev)()
@@ -111,6 +125,50 @@ def make_soup(
     )
     directory = Path(out_dir)
     info = save_measured(directory, best_model.network, best_model.tokenizer, info, evaluator)
+    return TrainingResult(
+        model_dir=directory,
+        dev_metrics=info.metrics["dev"],
+        steps=0,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _weighted(
+    models: Sequence[Flagger],
+    weights: Sequence[float],
+    dev: list[Example],
+    directory: Path,
+    version: str | None,
+    started: float,
+) -> TrainingResult:
+    total = float(sum(weights))
+    shares = [w / total for w in weights]
+    states = [_cloned(m.network.state_dict()) for m in models]
+    first = models[0]
+    first.network.load_state_dict(
+        {
+            k: sum(share * s[k].float() for share, s in zip(shares, states, strict=True))
+            for k in states[0]
+        }
+    )
+    evaluator = DevEvaluator(first, dev)
+    final = evaluator()
+    recipe = ", ".join(f"{share:.2f} x {m.path}" for share, m in zip(shares, models, strict=True))
+    info = first.info.model_copy(
+        update={
+            "version": version or first.info.version,
+            "operating_points": {DEFAULT: OperatingPoint(value=round(final["threshold"], 6))},
+            "metrics": {"dev_fp32": rounded(final), "selected": f"weighted average: {recipe}"},
+            "training": {
+                **first.info.training,
+                "soup": {
+                    "weights": {str(m.path): share for share, m in zip(shares, models, strict=True)}
+                },
+            },
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    info = save_measured(directory, first.network, first.tokenizer, info, evaluator)
     return TrainingResult(
         model_dir=directory,
         dev_metrics=info.metrics["dev"],
