@@ -139,3 +139,44 @@ def test_evaluate_explanations_and_reliability_plot(
         ["evaluate", "--data", str(data), "--model", str(model), "-t", "0", "--explanations"],
     )
     assert "comprehensiveness" in table.stdout and "random" in table.stdout
+
+
+def test_calibrate_records_suite_and_baseline_in_the_card(
+    tmp_path: Path, calibrated: tuple[Path, Path], tiny_model: Path
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(calibrated[0], model)
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "mentions.json").write_text(
+        json.dumps(
+            {
+                "capability": "neutral_mentions",
+                "sets": [
+                    {"expected": "not sexist", "group": "women", "templates": ["the team meets"]},
+                    {"expected": "not sexist", "group": "men", "templates": ["thanks for that"]},
+                ],
+            }
+        )
+    )
+    result = runner.invoke(
+        app,
+        [
+            "calibrate",
+            str(model),
+            "--data",
+            str(calibrated[1]),
+            "--suite",
+            str(suite),
+            "--baseline",
+            str(tiny_model),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    metrics = Flagger.load(model).info.metrics
+    assert metrics["suite"]["cases"] == 2
+    assert metrics["baseline"]["model"] == "tiny@0.0.1"
+    assert metrics["baseline"]["suite"]["cases"] == 2
+    card = (model / "README.md").read_text()
+    assert "## Behaviour on hard cases" in card and "| neutral_mentions | 2 |" in card
+    assert "EDOS dev, before and after" in card and "tiny@0.0.1" in card

@@ -284,13 +284,23 @@ def calibrate(
         Path | None,
         typer.Option(help="Also run this behavioural suite and record it in the model card."),
     ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(help="The model this one replaces: measured too, shown as 'before'."),
+    ] = None,
     threads: ThreadsOption = None,
 ) -> None:
     """Fit calibration and choose the operating points of a model on labelled data (dev)."""
     from flagger.training.calibrate import calibrate_model_dir
 
     info = calibrate_model_dir(
-        model_dir, data, split=split, text_field=text_field, num_threads=threads, suite=suite
+        model_dir,
+        data,
+        split=split,
+        text_field=text_field,
+        num_threads=threads,
+        suite=suite,
+        baseline=baseline,
     )
     calibration = info.calibration
     typer.echo(

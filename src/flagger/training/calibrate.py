@@ -11,6 +11,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,11 +86,14 @@ def calibrate_model_dir(
     text_field: str = "text",
     num_threads: int | None = None,
     suite: str | Path | None = None,
+    baseline: str | Path | None = None,
 ) -> ModelInfo:
     """Re-fit calibration and operating points of a model directory on a labelled split.
 
     With ``suite``, the behavioural suite is also run at the new default operating point and its
-    pass rates and fairness figures are recorded in ``flagger.json`` and the model card.
+    pass rates and fairness figures are recorded in ``flagger.json`` and the model card. With
+    ``baseline``, the model this one replaces is measured the same way (dev and suite, at its own
+    default operating point) and the card shows both, before and after.
 
     Raises:
         ModelDirectoryError: the directory is not a valid (untampered) model.
@@ -112,15 +116,31 @@ def calibrate_model_dir(
             }
         }
     )
+    metrics = dict(info.metrics)
     if suite is not None:
-        cases = load_suite(suite)
         recalibrated = Flagger(
             flagger.network, flagger.tokenizer, info, num_threads=flagger.num_threads
         )
-        report = suite_report(
-            cases, recalibrated.sexist_scores([c.text for c in cases]), info.threshold
+        metrics["suite"] = suite_metrics(recalibrated, suite)
+    if baseline is not None:
+        before = Flagger.load(baseline, num_threads=num_threads)
+        report = report_from_probabilities(
+            before.probabilities([e.text for e in examples]), examples, before.info.threshold
         )
-        report = {"path": str(suite), **{k: v for k, v in report.items() if k != "failures"}}
-        info = info.model_copy(update={"metrics": {**info.metrics, "suite": report}})
+        metrics["baseline"] = {
+            "model": before.version,
+            "dev": {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()},
+            **({"suite": suite_metrics(before, suite)} if suite is not None else {}),
+        }
+    info = info.model_copy(update={"metrics": metrics})
     rewrite_info(Path(directory), info, render_card(info))
     return info
+
+
+def suite_metrics(flagger: Flagger, suite: str | Path) -> dict[str, Any]:
+    """The behavioural suite's pass rates and fairness figures at the model's default point."""
+    cases = load_suite(suite)
+    report = suite_report(
+        cases, flagger.sexist_scores([c.text for c in cases]), flagger.info.threshold
+    )
+    return {"path": str(suite), **{k: v for k, v in report.items() if k != "failures"}}

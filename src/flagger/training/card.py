@@ -33,27 +33,49 @@ def _suite_text(info: ModelInfo) -> str:
     suite = info.metrics.get("suite")
     if not suite:
         return "Not measured: run `flagger calibrate DIR --data FILE --suite training/behaviour`."
+    baseline = info.metrics.get("baseline", {})
+    old = baseline.get("suite", {})
+    before = f" {baseline['model']} |" if old else ""
+    rule = "---|" if old else ""
+
+    def was(section: str, name: str, key: str) -> str:
+        row = old.get(section, {}).get(name)
+        return f" {row[key]:.1%} |" if row else (" n/a |" if old else "")
+
     rows = "\n".join(
-        f"| {name} | {row['cases']} | {row['pass_rate']:.1%} |"
+        f"| {name} | {row['cases']} |{was('capabilities', name, 'pass_rate')} "
+        f"{row['pass_rate']:.1%} |"
         for name, row in suite["capabilities"].items()
     )
+    overall = f" {old['pass_rate']:.1%} |" if old else ""
     fairness = "\n".join(
-        f"| {group} | {row['cases']} | {row['rate']:.1%} |"
+        f"| {group} | {row['cases']} |{was('false_positive_rate_by_group', group, 'rate')} "
+        f"{row['rate']:.1%} |"
         for group, row in suite["false_positive_rate_by_group"].items()
     )
+    dev_rows = ""
+    if baseline.get("dev"):
+        now = info.metrics.get("dev", {})
+        dev_rows = "\n\nEDOS dev, before and after:\n\n| metric | " + baseline["model"]
+        dev_rows += f" | {info.name}@{info.version} |\n|---|---|---|\n"
+        dev_rows += "\n".join(
+            f"| {key} | {baseline['dev'][key]:.4f} | {now[key]:.4f} |"
+            for key in ("task_a_macro_f1", "task_b_macro_f1", "task_c_macro_f1", "ece")
+            if key in baseline["dev"] and key in now
+        )
     return f"""Behavioural suite `{suite.get("path", "?")}` ({suite["cases"]} templated cases
-written by the flagger team, never trained on), at the default operating point:
+written by the flagger team, never trained on), each model at its default operating point:
 
-| capability | cases | pass rate |
-|---|---|---|
+| capability | cases |{before} {info.name}@{info.version} |
+|---|---|{rule}---|
 {rows}
-| **overall** | {suite["cases"]} | **{suite["pass_rate"]:.1%}** |
+| **overall** | {suite["cases"]} |{overall} **{suite["pass_rate"]:.1%}** |
 
 ### Fairness: false-positive rate on neutral and positive mentions
 
-| mentioned group | not-sexist cases | flagged anyway |
-|---|---|---|
-{fairness}"""
+| mentioned group | not-sexist cases |{before} {info.name}@{info.version} |
+|---|---|{rule}---|
+{fairness}{dev_rows}"""
 
 
 def _calibration_text(info: ModelInfo) -> str:
