@@ -34,16 +34,28 @@ def test_calibration_lowers_ece_and_keeps_order() -> None:
 
 
 def test_isotonic_is_chosen_when_it_really_helps() -> None:
-    # Probability is a step in the logit: no temperature can fit it, isotonic regression can.
+    # Probability is a staircase in the logit: no sigmoid fits it, isotonic regression can.
     rng = np.random.default_rng(1)
     logits = rng.normal(0.0, 3.0, 4000)
-    labels = (rng.random(4000) < np.where(logits > 1.0, 0.9, 0.1)).astype(int)
+    steps = np.where(logits < 0, 0.05, np.where(logits < 3, 0.5, 0.95))
+    labels = (rng.random(4000) < steps).astype(int)
     calibration = fit_calibration(logits, labels)
     assert calibration.method == "isotonic"
     assert (
-        calibration.report["ece_isotonic_out_of_fold"]
-        < calibration.report["ece_temperature_out_of_fold"]
+        calibration.report["ece_isotonic_out_of_fold"] < calibration.report["ece_platt_out_of_fold"]
     )
+    ordered = calibration.probability(np.sort(logits))
+    assert np.all(np.diff(ordered) > 0)  # no ties: ranking and PR-AUC are kept
+
+
+def test_platt_fixes_a_bias_that_temperature_cannot() -> None:
+    rng = np.random.default_rng(2)
+    logits = rng.normal(0.0, 2.0, 4000)
+    labels = (rng.random(4000) < expit(logits / 2 + 1.5)).astype(int)
+    calibration = fit_calibration(logits, labels)
+    assert calibration.method == "platt"
+    assert calibration.temperature == pytest.approx(2.0, rel=0.2)
+    assert calibration.bias == pytest.approx(1.5, abs=0.3)
 
 
 def test_round_trip_through_json() -> None:

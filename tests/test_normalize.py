@@ -23,7 +23,9 @@ EXAMPLES = [
     ("Αθήνα", "Αθήνα"),
     (FULLWIDTH_WOMEN, "women"),
     ("sooooo stupid", "soo stupid"),
-    ("biiiitch!!!!!!", "biitch!!!"),
+    ("biiiitch!!!!!!", "bitch!!!"),
+    ("cuuuunt", "cunt"),
+    ("thiiiiick and fuuuull", "thick and full"),
     (
         "meeting at 10:30 on 24/7 rota, 2nd floor, 4pm",
         "meeting at 10:30 on 24/7 rota, 2nd floor, 4pm",

@@ -43,7 +43,7 @@ def test_obvious_cases(shipped: Flagger) -> None:
 
 def test_shipped_decision_layer(shipped: Flagger) -> None:
     info = shipped.info
-    assert info.calibration.method in {"temperature", "isotonic"}
+    assert info.calibration.method in {"temperature", "platt", "isotonic"}
     assert info.operating_points["review"].recall >= 0.90
     assert info.operating_points["alert"].precision >= 0.85
     text = "Honestly mate, women are too stupid to be sergeants 🙄"
@@ -69,3 +69,25 @@ def test_dev_sample_accuracy(shipped: Flagger) -> None:
     dev = select_split(load_examples(EDOS), "dev")[:400]
     report, _ = evaluate(shipped, dev)
     assert report["task_a_macro_f1"] > 0.75
+
+
+def test_shipped_hard_case_figures(shipped: Flagger) -> None:
+    # Regression floors for the figures recorded at calibration time (see the model card).
+    suite = shipped.info.metrics["suite"]
+    assert suite["pass_rate"] >= 0.90
+    assert all(row["pass_rate"] >= 0.80 for row in suite["capabilities"].values())
+    assert suite["false_positive_rate_by_group"]["women"]["rate"] <= 0.05
+    baseline = shipped.info.metrics["baseline"]["dev"]["task_a_macro_f1"]
+    assert shipped.info.metrics["dev"]["task_a_macro_f1"] >= baseline
+
+
+def test_shipped_model_reads_through_obfuscation_and_negation(shipped: Flagger) -> None:
+    disguised, negated, reported = shipped.score(
+        [
+            "w0m3n are s t u p i d and should stay in the kitchen",
+            "It's rubbish to claim that women can't lead; they lead brilliantly here.",
+            "I've reported Jim to PSD for calling Kate a bitch in the briefing.",
+        ]
+    )
+    assert disguised.flagged and disguised.spans
+    assert not negated.flagged and not reported.flagged

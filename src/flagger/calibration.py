@@ -1,8 +1,12 @@
-"""Calibrate the sexist score: temperature scaling, or isotonic regression where it helps.
+"""Calibrate the sexist score: temperature or Platt scaling, or isotonic regression where it helps.
 
-Both are fitted on the dev split's logits at training time (or by ``flagger calibrate``) and
-stored in ``flagger.json``. Isotonic regression is chosen only when it beats temperature scaling
-out of fold (cross-validated on dev), because in-sample it always looks better than it is.
+All are fitted on the dev split's logits at training time (or by ``flagger calibrate``) and stored
+in ``flagger.json``. Temperature scaling (one scale) and Platt scaling (a scale and a bias) keep
+the order of scores; isotonic regression can fit any monotone shape but ties scores on its flat
+steps (a sliver of the logit is mixed in, so scores stay in order and PR-AUC is unchanged).
+Methods are compared out of fold (cross-validated on dev), because in-sample the more
+flexible one always looks better than it is: Platt replaces temperature, and isotonic replaces
+either, only when it measurably helps.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss
@@ -22,8 +26,11 @@ from flagger.metrics import expected_calibration_error
 
 logger = logging.getLogger(__name__)
 
-# Isotonic must beat temperature scaling out of fold by this much ECE to be worth its steps.
-ISOTONIC_MARGIN = 0.005
+# A more flexible method must beat the simpler one out of fold by this much ECE (and no worse
+# Brier score) to be used.
+MARGIN = 0.005
+METHODS = ("temperature", "platt", "isotonic")
+_TIE_BREAK = 1e-3
 
 
 class Calibration(BaseModel):
@@ -31,8 +38,9 @@ class Calibration(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    method: Literal["identity", "temperature", "isotonic"] = "identity"
+    method: Literal["identity", "temperature", "platt", "isotonic"] = "identity"
     temperature: float = Field(default=1.0, gt=0.0)
+    bias: float = 0.0
     isotonic_logits: list[float] = Field(default_factory=list)
     isotonic_probabilities: list[float] = Field(default_factory=list)
     report: dict[str, Any] = Field(
@@ -43,8 +51,10 @@ class Calibration(BaseModel):
         """Calibrated probabilities for raw logits."""
         logits = np.asarray(logits, dtype=np.float64)
         if self.method == "isotonic":
-            return np.asarray(np.interp(logits, self.isotonic_logits, self.isotonic_probabilities))
-        return np.asarray(expit(logits / self.temperature))
+            steps = np.interp(logits, self.isotonic_logits, self.isotonic_probabilities)
+            # A sliver of the logit keeps scores in order on the flat steps (no ties).
+            return np.asarray((1 - _TIE_BREAK) * steps + _TIE_BREAK * expit(logits))
+        return np.asarray(expit(logits / self.temperature + self.bias))
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -61,9 +71,25 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp(found.x))
 
 
+def fit_platt(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Temperature and bias of ``sigmoid(logit / T + b)`` that minimise the NLL of ``labels``."""
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+
+    def nll(params: np.ndarray) -> float:
+        z = logits / np.exp(params[0]) + params[1]
+        return float(np.mean(np.logaddexp(0.0, z) - labels * z))
+
+    found = minimize(nll, x0=np.zeros(2), method="L-BFGS-B", bounds=[(-3.0, 3.0), (-10.0, 10.0)])
+    return float(np.exp(found.x[0])), float(found.x[1])
+
+
 def _fit(method: str, logits: np.ndarray, labels: np.ndarray) -> Calibration:
     if method == "temperature":
         return Calibration(method="temperature", temperature=fit_temperature(logits, labels))
+    if method == "platt":
+        temperature, bias = fit_platt(logits, labels)
+        return Calibration(method="platt", temperature=temperature, bias=bias)
     iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(logits, labels)
     return Calibration(
         method="isotonic",
@@ -72,10 +98,18 @@ def _fit(method: str, logits: np.ndarray, labels: np.ndarray) -> Calibration:
     )
 
 
+def _better(report: dict[str, Any], flexible: str, simple: str) -> bool:
+    """Does ``flexible`` beat ``simple`` out of fold by enough, without losing elsewhere?"""
+    return bool(
+        report[f"ece_{flexible}_out_of_fold"] <= report[f"ece_{simple}_out_of_fold"] - MARGIN
+        and report[f"brier_{flexible}_out_of_fold"] <= report[f"brier_{simple}_out_of_fold"]
+    )
+
+
 def fit_calibration(
     logits: np.ndarray, labels: np.ndarray, *, folds: int = 5, seed: int = 0
 ) -> Calibration:
-    """Fit temperature scaling and isotonic regression; keep isotonic only if it helps out of fold.
+    """Fit each method, compare them out of fold, and keep the simplest that is not beaten.
 
     Args:
         logits: raw sexist-head logits of the dev messages.
@@ -88,7 +122,7 @@ def fit_calibration(
     """
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels, dtype=int)
-    out_of_fold = {m: np.zeros_like(logits) for m in ("temperature", "isotonic")}
+    out_of_fold = {m: np.zeros_like(logits) for m in METHODS}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for fit_rows, held_rows in splitter.split(logits, labels):
         for method, predictions in out_of_fold.items():
@@ -108,12 +142,10 @@ def fit_calibration(
         report[f"brier_{method}_out_of_fold"] = round(
             float(brier_score_loss(labels, predictions)), 4
         )
-    isotonic_wins = (
-        report["ece_isotonic_out_of_fold"]
-        <= report["ece_temperature_out_of_fold"] - ISOTONIC_MARGIN
-        and report["brier_isotonic_out_of_fold"] <= report["brier_temperature_out_of_fold"]
-    )
-    chosen = _fit("isotonic" if isotonic_wins else "temperature", logits, labels)
+    method = "platt" if _better(report, "platt", "temperature") else "temperature"
+    if _better(report, "isotonic", method):
+        method = "isotonic"
+    chosen = _fit(method, logits, labels)
     report["ece_calibrated_in_sample"] = round(
         expected_calibration_error(chosen.probability(logits), labels), 4
     )

@@ -354,6 +354,9 @@ def _spaced_letters(chars: _Chars) -> _Chars:
 
 # Three of these in a row is a Roman numeral or a rating ("Henry VIII", "XXX"), not emphasis.
 _TRIPLES_KEPT = frozenset(("III", "XXX", "CCC", "MMM"))
+# Latin letters that English doubles ("see", "too", "all", "off"); a stretched run of any other
+# letter ("biiiitch", "cuuunt") is shortened to one, since "ii" or "uu" would still be misspelt.
+_DOUBLED = frozenset("bcdefglmnoprstz")
 
 
 def _repeats(chars: _Chars) -> _Chars:
@@ -367,7 +370,8 @@ def _repeats(chars: _Chars) -> _Chars:
         if c.isalpha():
             while j < len(text) and text[j].lower() == c.lower():
                 j += 1
-            keep = 2 if j - i >= 3 and text[i:j] not in _TRIPLES_KEPT else j - i
+            doubled = 2 if c.lower() in _DOUBLED or not c.isascii() else 1
+            keep = doubled if j - i >= 3 and text[i:j] not in _TRIPLES_KEPT else j - i
         else:
             while j < len(text) and text[j] == c:
                 j += 1

@@ -82,19 +82,20 @@ def _calibration_text(info: ModelInfo) -> str:
     calibration = info.calibration
     if calibration.method == "identity":
         return "Not calibrated: scores are the sigmoid of the sexist logit."
-    how = (
-        f"temperature scaling (T = {calibration.temperature:.3f})"
-        if calibration.method == "temperature"
-        else f"isotonic regression ({len(calibration.isotonic_logits)} steps)"
-    )
+    how = {
+        "temperature": f"temperature scaling (T = {calibration.temperature:.3f})",
+        "platt": f"Platt scaling (T = {calibration.temperature:.3f}, bias {calibration.bias:.3f})",
+        "isotonic": f"isotonic regression ({len(calibration.isotonic_logits)} steps)",
+    }[calibration.method]
     report = calibration.report
     return (
         f"Scores are calibrated by {how}, fitted on {report.get('messages', '?')} dev messages. "
         f"ECE before: {report.get('ece_uncalibrated', '?')}; "
         f"out of fold ({report.get('folds', '?')}-fold): temperature "
-        f"{report.get('ece_temperature_out_of_fold', '?')}, isotonic "
-        f"{report.get('ece_isotonic_out_of_fold', '?')}. Isotonic is used only when it beats "
-        "temperature scaling out of fold."
+        f"{report.get('ece_temperature_out_of_fold', '?')}, Platt "
+        f"{report.get('ece_platt_out_of_fold', '?')}, isotonic "
+        f"{report.get('ece_isotonic_out_of_fold', '?')}. A more flexible method is used only "
+        "when it beats the simpler one out of fold."
     )
 
 
