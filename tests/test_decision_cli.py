@@ -159,6 +159,8 @@ def test_calibrate_records_suite_and_baseline_in_the_card(
             }
         )
     )
+    steps = tmp_path / "steps.json"
+    steps.write_text(json.dumps([{"step": "first try", "dev_task_a": 0.5, "suite": 0.25}]))
     result = runner.invoke(
         app,
         [
@@ -170,6 +172,8 @@ def test_calibrate_records_suite_and_baseline_in_the_card(
             str(suite),
             "--baseline",
             str(tiny_model),
+            "--steps",
+            str(steps),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -180,3 +184,4 @@ def test_calibrate_records_suite_and_baseline_in_the_card(
     card = (model / "README.md").read_text()
     assert "## Behaviour on hard cases" in card and "| neutral_mentions | 2 |" in card
     assert "EDOS dev, before and after" in card and "tiny@0.0.1" in card
+    assert "| first try | 0.5000 | 25.0% | n/a | n/a |" in card

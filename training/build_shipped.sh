@@ -11,5 +11,6 @@ make dev >/dev/null
 .venv/bin/python training/augment.py --out runs/augment.csv
 .venv/bin/flagger --verbose train --data "$data" --extra-train runs/augment.csv --out "$out" \
     --config training/edos.json --version 1.1.0
-.venv/bin/flagger calibrate "$out" --data "$data" --split dev --suite training/behaviour
+.venv/bin/flagger calibrate "$out" --data "$data" --split dev --suite training/behaviour \
+    --steps training/hard_case_steps.json
 .venv/bin/flagger evaluate --data "$data" --split dev --suite training/behaviour --model "$out"

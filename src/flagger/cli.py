@@ -288,6 +288,10 @@ def calibrate(
         Path | None,
         typer.Option(help="The model this one replaces: measured too, shown as 'before'."),
     ] = None,
+    steps: Annotated[
+        Path | None,
+        typer.Option(help="JSON list of the measured steps that led to this model, for the card."),
+    ] = None,
     threads: ThreadsOption = None,
 ) -> None:
     """Fit calibration and choose the operating points of a model on labelled data (dev)."""
@@ -301,6 +305,7 @@ def calibrate(
         num_threads=threads,
         suite=suite,
         baseline=baseline,
+        steps=steps,
     )
     calibration = info.calibration
     typer.echo(

@@ -8,6 +8,7 @@ weights: the calibration, the ``default``/``review``/``alert`` thresholds and th
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,13 +88,16 @@ def calibrate_model_dir(
     num_threads: int | None = None,
     suite: str | Path | None = None,
     baseline: str | Path | None = None,
+    steps: str | Path | None = None,
 ) -> ModelInfo:
     """Re-fit calibration and operating points of a model directory on a labelled split.
 
     With ``suite``, the behavioural suite is also run at the new default operating point and its
     pass rates and fairness figures are recorded in ``flagger.json`` and the model card. With
     ``baseline``, the model this one replaces is measured the same way (dev and suite, at its own
-    default operating point) and the card shows both, before and after.
+    default operating point) and the card shows both, before and after. ``steps`` is a JSON list
+    of the measured steps that led to this model (``step``, ``dev_task_a``, ``suite``, ``weakest``,
+    ``women_fpr``), recorded in ``flagger.json`` and shown in the card.
 
     Raises:
         ModelDirectoryError: the directory is not a valid (untampered) model.
@@ -132,9 +136,22 @@ def calibrate_model_dir(
             "dev": {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()},
             **({"suite": suite_metrics(before, suite)} if suite is not None else {}),
         }
-    info = info.model_copy(update={"metrics": metrics})
+    training = dict(info.training)
+    if steps is not None:
+        training["improvement_steps"] = _read_steps(Path(steps))
+    info = info.model_copy(update={"metrics": metrics, "training": training})
     rewrite_info(Path(directory), info, render_card(info))
     return info
+
+
+def _read_steps(path: Path) -> list[dict[str, Any]]:
+    try:
+        steps = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"{path}: not a readable JSON list of steps ({exc})") from None
+    if not isinstance(steps, list) or not all(isinstance(s, dict) and "step" in s for s in steps):
+        raise InputFileError(f"{path}: expected a JSON list of objects, each with a 'step'")
+    return steps
 
 
 def suite_metrics(flagger: Flagger, suite: str | Path) -> dict[str, Any]:

@@ -75,7 +75,33 @@ written by the flagger team, never trained on), each model at its default operat
 
 | mentioned group | not-sexist cases |{before} {info.name}@{info.version} |
 |---|---|{rule}---|
-{fairness}{dev_rows}"""
+{fairness}{dev_rows}{_steps_text(info)}"""
+
+
+def _steps_text(info: ModelInfo) -> str:
+    steps = info.training.get("improvement_steps")
+    if not steps:
+        return ""
+
+    def cell(row: dict[str, Any], key: str, form: str) -> str:
+        value = row.get(key)
+        return "n/a" if value is None else format(value, form)
+
+    rows = "\n".join(
+        f"| {row['step']} | {cell(row, 'dev_task_a', '.4f')} | {cell(row, 'suite', '.1%')} | "
+        f"{row.get('weakest', 'n/a')} | {cell(row, 'women_fpr', '.1%')} |"
+        for row in steps
+    )
+    return f"""
+
+### How this model was improved, step by step
+
+Each step measured on EDOS dev (Task A at its best threshold) and on the suite (at that
+threshold); women FPR is the false-positive rate on neutral mentions of women.
+
+| step | dev Task A | suite | weakest capability | women FPR |
+|---|---|---|---|---|
+{rows}"""
 
 
 def _calibration_text(info: ModelInfo) -> str:
