@@ -58,3 +58,39 @@ def test_file_level_errors(tmp_path: Path, name: str, content: bytes | None, mes
         path.write_bytes(content)
     with pytest.raises(InputFileError, match=message):
         list(read_messages(path))
+
+
+def test_parquet_is_streamed_in_batches_with_row_locations(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flagger import readers
+
+    path = tmp_path / "m.parquet"
+    texts = [f"message {i}" for i in range(2500)]
+    texts[7] = ""
+    pq.write_table(pa.table({"body": texts, "msg_id": [f"m{i}" for i in range(2500)]}), path)
+    records = list(readers._read_parquet(path, "body", "msg_id", batch_rows=1000))
+    assert len(records) == 2500
+    assert records[0] == Message(id="m0", text="message 0", source=f"{path}:row 1")
+    assert records[7] == ReadError(f"{path}:row 8", "empty field 'body'")
+    assert list(read_messages(path, text_field="body", id_field="msg_id"))[1:3] == records[1:3]
+    with pytest.raises(InputFileError, match="missing column 'text'"):
+        list(read_messages(path))
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet at all")
+    with pytest.raises(InputFileError, match="not a readable Parquet file"):
+        list(read_messages(broken))
+
+
+def test_plain_text_is_one_message_per_line(tmp_path: Path) -> None:
+    path = tmp_path / "chat.txt"
+    path.write_text("hello there\n\n  \nsecond message\r\n", encoding="utf-8")
+    assert list(read_messages(path)) == [
+        Message(id="1", text="hello there", source=f"{path}:1"),
+        Message(id="4", text="second message", source=f"{path}:4"),
+    ]
+    tsv_named_txt = tmp_path / "export.dat"
+    tsv_named_txt.write_text("id\ttext\nq\thi\n")
+    (record,) = read_messages(tsv_named_txt, fmt="tsv")
+    assert record.text == "hi"

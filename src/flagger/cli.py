@@ -78,12 +78,15 @@ def score(
 
 @app.command()
 def scan(
-    input: Annotated[Path, typer.Argument(help="CSV, TSV or JSONL file of messages.")],
+    input: Annotated[
+        Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or plain-text file of messages.")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file for the verdicts.")],
     text_field: TextFieldOption = "text",
     id_field: Annotated[str, typer.Option(help="Column or key holding the message id.")] = "id",
     format: Annotated[
-        str | None, typer.Option(help="csv, tsv or jsonl (default: by extension).")
+        str | None,
+        typer.Option(help="csv, tsv, jsonl, parquet or txt (default: by extension)."),
     ] = None,
     model: ModelOption = None,
     threshold: ThresholdOption = None,

@@ -1,8 +1,9 @@
 """Stream messages out of archive files, one record at a time, with their source location.
 
-CSV/TSV and JSONL are read line by line (memory stays flat whatever the file size). A record
-that cannot be used (bad JSON, missing or empty text) is yielded as a ``ReadError`` naming its
-line, so a scan can log it and go on.
+CSV/TSV, JSONL and plain text (one message per line) are read line by line, and Parquet in
+record batches, so memory stays flat whatever the file size. A record that cannot be used (bad
+JSON, missing or empty text) is yielded as a ``ReadError`` naming its line or row, so a scan can
+log it and go on.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def _message(
     return Message(id=message_id, text=text, source=source)
 
 
-def _read_csv(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+def _read_csv(path: Path, text_field: str, id_field: str, tabs: bool) -> Iterator[Record]:
+    delimiter = "\t" if tabs else ","
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
         header = reader.fieldnames or []
@@ -91,6 +92,37 @@ def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
             yield _message(record, text_field, id_field, source, row_number)
 
 
+def _read_text(path: Path) -> Iterator[Record]:
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            text = line.rstrip("\r\n")
+            if text.strip():
+                yield Message(id=str(line_number), text=text, source=f"{path}:{line_number}")
+
+
+def _read_parquet(
+    path: Path, text_field: str, id_field: str, batch_rows: int = 1024
+) -> Iterator[Record]:
+    import pyarrow.parquet as pq  # only Parquet scans pay for the import
+
+    try:
+        table = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise InputFileError(f"{path}: not a readable Parquet file ({exc})") from None
+    names = table.schema_arrow.names
+    if text_field not in names:
+        raise InputFileError(
+            f"{path}: missing column {text_field!r}; found {names} "
+            "(use --text-field to name the text column)"
+        )
+    columns = [text_field, *([id_field] if id_field in names else [])]
+    row_number = 0
+    for batch in table.iter_batches(batch_size=batch_rows, columns=columns):
+        for row in batch.to_pylist():
+            row_number += 1
+            yield _message(row, text_field, id_field, f"{path}:row {row_number}", row_number)
+
+
 def read_messages(
     path: str | Path, *, text_field: str = "text", id_field: str = "id", fmt: str | None = None
 ) -> Iterator[Record]:
@@ -100,18 +132,24 @@ def read_messages(
         path: the archive file.
         text_field: column or key holding the message text.
         id_field: column or key holding the message id; the row number when absent.
-        fmt: ``csv``, ``tsv`` or ``jsonl``; inferred from the extension when ``None``.
+        fmt: ``csv``, ``tsv``, ``jsonl``, ``parquet`` or ``txt`` (one message per line);
+            inferred from the extension when ``None``.
 
     Raises:
         InputFileError: missing, empty, non-UTF-8 or unsupported file, or a CSV without the text
             column. Problems with single records are yielded as ``ReadError`` instead.
     """
     file = require_file(path)
-    kind = tabular_format(file, fmt)
+    plain = (fmt or file.suffix).lower().lstrip(".") in {"txt", "text"}
+    kind = "text" if plain else tabular_format(file, fmt)
     if kind == "parquet":
-        raise InputFileError(f"{file}: Parquet is not supported by scan yet; use CSV or JSONL")
+        yield from _read_parquet(file, text_field, id_field)
+        return
     require_utf8(file)
-    if kind == "csv":
-        yield from _read_csv(file, text_field, id_field)
+    if kind == "text":
+        yield from _read_text(file)
+    elif kind == "csv":
+        tabs = (fmt or file.suffix).lower().lstrip(".") == "tsv"
+        yield from _read_csv(file, text_field, id_field, tabs)
     else:
         yield from _read_jsonl(file, text_field, id_field)
