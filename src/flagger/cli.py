@@ -79,14 +79,19 @@ def score(
 @app.command()
 def scan(
     input: Annotated[
-        Path, typer.Argument(help="CSV, TSV, JSONL, Parquet or plain-text file of messages.")
+        Path,
+        typer.Argument(
+            help="CSV, TSV, JSONL, Parquet, plain-text or mbox file; a Maildir or .eml folder."
+        ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file for the verdicts.")],
     text_field: TextFieldOption = "text",
     id_field: Annotated[str, typer.Option(help="Column or key holding the message id.")] = "id",
     format: Annotated[
         str | None,
-        typer.Option(help="csv, tsv, jsonl, parquet or txt (default: by extension)."),
+        typer.Option(
+            help="csv, tsv, jsonl, parquet, txt, mbox, eml or maildir (default: by extension)."
+        ),
     ] = None,
     model: ModelOption = None,
     threshold: ThresholdOption = None,

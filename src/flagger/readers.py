@@ -24,11 +24,18 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 @dataclass(frozen=True)
 class Message:
-    """One message to score; ``source`` is ``file:line`` for tracing it back."""
+    """One message to score; ``source`` is ``file:line`` for tracing it back.
+
+    Emails also carry their sender, date, and how many characters of quoted replies and
+    signature were removed from the body.
+    """
 
     id: str
     text: str
     source: str
+    author: str | None = None
+    sent_at: str | None = None
+    removed_chars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +130,28 @@ def _read_parquet(
             yield _message(row, text_field, id_field, f"{path}:row {row_number}", row_number)
 
 
+EMAIL_FORMATS = ("mbox", "eml", "maildir")
+
+
+def _read_emails(path: Path) -> Iterator[Record]:
+    from flagger.emails import email_text, iter_mailbox, parse_bytes
+
+    for location, raw in iter_mailbox(path):
+        try:
+            found = email_text(parse_bytes(raw))
+        except Exception as exc:  # a damaged message must not stop the archive
+            yield ReadError(location, f"unreadable email ({exc})")
+            continue
+        yield Message(
+            id=found.message_id or location,
+            text=found.text,
+            source=location,
+            author=found.author,
+            sent_at=found.sent_at,
+            removed_chars=found.removed_chars,
+        )
+
+
 def read_messages(
     path: str | Path, *, text_field: str = "text", id_field: str = "id", fmt: str | None = None
 ) -> Iterator[Record]:
@@ -132,13 +161,21 @@ def read_messages(
         path: the archive file.
         text_field: column or key holding the message text.
         id_field: column or key holding the message id; the row number when absent.
-        fmt: ``csv``, ``tsv``, ``jsonl``, ``parquet`` or ``txt`` (one message per line);
-            inferred from the extension when ``None``.
+        fmt: ``csv``, ``tsv``, ``jsonl``, ``parquet``, ``txt`` (one message per line), or
+            ``mbox``, ``eml``, ``maildir`` for email; inferred from the extension when ``None``
+            (a directory is read as a Maildir or a folder of ``.eml`` files).
 
     Raises:
         InputFileError: missing, empty, non-UTF-8 or unsupported file, or a CSV without the text
             column. Problems with single records are yielded as ``ReadError`` instead.
     """
+    where = Path(path)
+    kind_hint = (fmt or where.suffix).lower().lstrip(".")
+    if where.is_dir() or kind_hint in EMAIL_FORMATS:
+        if not where.exists():
+            raise InputFileError(f"{where}: no such file or directory")
+        yield from _read_emails(where)
+        return
     file = require_file(path)
     plain = (fmt or file.suffix).lower().lstrip(".") in {"txt", "text"}
     kind = "text" if plain else tabular_format(file, fmt)

@@ -155,6 +155,11 @@ def scan(
                         **result.model_dump(exclude=_DISTRIBUTIONS),
                         "model_version": flagger.version,
                         "source": message.source,
+                        **{
+                            key: value
+                            for key in ("author", "sent_at", "removed_chars")
+                            if (value := getattr(message, key)) is not None
+                        },
                     }
                 )
                 summary.score_histogram[min(int(result.score * 10), 9)] += 1
