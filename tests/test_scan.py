@@ -1,5 +1,6 @@
 """Scan: streaming in bounded batches, and no output left behind by a refused scan."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,3 +52,17 @@ def test_bad_threshold_is_refused_before_output_exists(tmp_path: Path, flagger: 
     with pytest.raises(ConfigError, match="threshold"):
         scan_module.scan(flagger, source, out, threshold=2.0, progress=False)
     assert not out.exists()
+
+
+def test_only_flagged_writes_flags_but_counts_everything(tmp_path: Path, tiny_model: Path) -> None:
+    archive = tmp_path / "in.jsonl"
+    archive.write_text("".join(f'{{"id": "{i}", "text": "message {i}"}}\n' for i in range(5)))
+    flagger = Flagger.load(tiny_model, num_threads=1)
+    for cut, expected in ((1.0, 0), (0.0, 5)):
+        out = tmp_path / f"flags-{cut}.jsonl"
+        summary = scan_module.scan(
+            flagger, archive, out, threshold=cut, only_flagged=True, progress=False
+        )
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert summary.read == 5 and summary.flagged == len(rows) == expected
+        assert all(r["flagged"] for r in rows)

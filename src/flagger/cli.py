@@ -99,6 +99,9 @@ def scan(
     explain: ExplainOption = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 256,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    only_flagged: Annotated[
+        bool, typer.Option(help="Write only flagged messages (the summary counts all).")
+    ] = False,
     threads: ThreadsOption = None,
 ) -> None:
     """Score every message in an archive file and write one JSON line per message."""
@@ -115,6 +118,7 @@ def scan(
         explain=explain,
         batch_size=batch_size,
         overwrite=overwrite,
+        only_flagged=only_flagged,
     )
     if report:
         report.parent.mkdir(parents=True, exist_ok=True)

@@ -104,6 +104,7 @@ def scan(
     explain: bool = True,
     batch_size: int = 256,
     overwrite: bool = False,
+    only_flagged: bool = False,
     progress: bool | None = None,
 ) -> ScanSummary:
     """Score every message of an archive file and write verdicts as JSON Lines.
@@ -118,6 +119,7 @@ def scan(
         explain: find the spans that drive each flagged message's score.
         batch_size: messages read, scored and written at a time (bounds memory).
         overwrite: allow replacing an existing output file.
+        only_flagged: write only the flagged messages (the summary still counts every one).
         progress: show a progress bar; ``None`` shows it only on a terminal.
 
     Raises:
@@ -147,8 +149,16 @@ def scan(
             results = flagger.score(
                 [m.text for m in messages], threshold=threshold, explain=explain
             )
-            rows = []
+            rows: list[dict[str, Any]] = []
             for message, result in zip(messages, results, strict=True):
+                summary.score_histogram[min(int(result.score * 10), 9)] += 1
+                summary.uncertain += result.uncertain
+                if result.flagged:
+                    summary.flagged += 1
+                    summary.categories[str(result.category)] += 1
+                    summary.vectors[str(result.vector)] += 1
+                if only_flagged and not result.flagged:
+                    continue
                 rows.append(
                     {
                         "id": message.id,
@@ -162,12 +172,6 @@ def scan(
                         },
                     }
                 )
-                summary.score_histogram[min(int(result.score * 10), 9)] += 1
-                summary.uncertain += result.uncertain
-                if result.flagged:
-                    summary.flagged += 1
-                    summary.categories[str(result.category)] += 1
-                    summary.vectors[str(result.vector)] += 1
             writer.write_batch(rows)
             summary.read += len(messages)
             summary.errors += len(batch) - len(messages)
