@@ -81,7 +81,7 @@ def scan(
     input: Annotated[
         Path,
         typer.Argument(
-            help="CSV, TSV, JSONL, Parquet, plain-text or mbox file; a Maildir or .eml folder."
+            help="CSV, TSV, JSONL, Parquet, text or mbox file; Maildir, .eml folder, Slack export."
         ),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file for the verdicts.")],
@@ -90,7 +90,7 @@ def scan(
     format: Annotated[
         str | None,
         typer.Option(
-            help="csv, tsv, jsonl, parquet, txt, mbox, eml or maildir (default: by extension)."
+            help="csv, tsv, jsonl, parquet, txt, mbox, eml, maildir or slack (default: guessed)."
         ),
     ] = None,
     model: ModelOption = None,

@@ -133,6 +133,22 @@ def _read_parquet(
 EMAIL_FORMATS = ("mbox", "eml", "maildir")
 
 
+def _read_slack(path: Path) -> Iterator[Record]:
+    from flagger.slack import read_slack
+
+    for found in read_slack(path):
+        if found.error is not None or found.text is None:
+            yield ReadError(found.location, found.error or "message without text")
+        else:
+            yield Message(
+                id=found.id or found.location,
+                text=found.text,
+                source=found.location,
+                author=found.author,
+                sent_at=found.sent_at,
+            )
+
+
 def _read_emails(path: Path) -> Iterator[Record]:
     from flagger.emails import email_text, iter_mailbox, parse_bytes
 
@@ -162,8 +178,9 @@ def read_messages(
         text_field: column or key holding the message text.
         id_field: column or key holding the message id; the row number when absent.
         fmt: ``csv``, ``tsv``, ``jsonl``, ``parquet``, ``txt`` (one message per line), or
-            ``mbox``, ``eml``, ``maildir`` for email; inferred from the extension when ``None``
-            (a directory is read as a Maildir or a folder of ``.eml`` files).
+            ``mbox``, ``eml``, ``maildir`` for email, ``slack`` for a Slack export; inferred
+            from the extension when ``None`` (a ``.zip`` is a Slack export; a directory is a
+            Slack export, a Maildir or a folder of ``.eml`` files).
 
     Raises:
         InputFileError: missing, empty, non-UTF-8 or unsupported file, or a CSV without the text
@@ -171,6 +188,19 @@ def read_messages(
     """
     where = Path(path)
     kind_hint = (fmt or where.suffix).lower().lstrip(".")
+    if kind_hint == "slack" or (fmt is None and kind_hint == "zip"):
+        from flagger.slack import is_slack_export
+
+        if not is_slack_export(where):
+            raise InputFileError(f"{where}: not a Slack export (a zip or its unpacked folder)")
+        yield from _read_slack(where)
+        return
+    if where.is_dir() and fmt is None:
+        from flagger.slack import is_slack_export
+
+        if is_slack_export(where):
+            yield from _read_slack(where)
+            return
     if where.is_dir() or kind_hint in EMAIL_FORMATS:
         if not where.exists():
             raise InputFileError(f"{where}: no such file or directory")
