@@ -70,7 +70,8 @@ def test_parquet_is_streamed_in_batches_with_row_locations(tmp_path: Path) -> No
     texts = [f"message {i}" for i in range(2500)]
     texts[7] = ""
     pq.write_table(pa.table({"body": texts, "msg_id": [f"m{i}" for i in range(2500)]}), path)
-    records = list(readers._read_parquet(path, "body", "msg_id", batch_rows=1000))
+    fields = readers.Fields(text="body", id="msg_id")
+    records = list(readers._read_parquet(path, fields, batch_rows=1000))
     assert len(records) == 2500
     assert records[0] == Message(id="m0", text="message 0", source=f"{path}:row 1")
     assert records[7] == ReadError(f"{path}:row 8", "empty field 'body'")
@@ -94,3 +95,18 @@ def test_plain_text_is_one_message_per_line(tmp_path: Path) -> None:
     tsv_named_txt.write_text("id\ttext\nq\thi\n")
     (record,) = read_messages(tsv_named_txt, fmt="tsv")
     assert record.text == "hi"
+
+
+def test_author_and_time_fields(tmp_path: Path) -> None:
+    path = tmp_path / "chat.csv"
+    path.write_text("id,text,from,when\n1,hello,Sam,2026-03-01T09:00\n2,hi,,\n", encoding="utf-8")
+    first, second = read_messages(path, author_field="from", time_field="when")
+    assert isinstance(first, Message) and (first.author, first.sent_at) == (
+        "Sam",
+        "2026-03-01T09:00",
+    )
+    assert isinstance(second, Message) and second.author is None and second.sent_at is None
+    jsonl = tmp_path / "chat.jsonl"
+    jsonl.write_text('{"text": "yo", "user": "Kate", "ts": 1772323200}\n')
+    (record,) = read_messages(jsonl, author_field="user", time_field="ts")
+    assert isinstance(record, Message) and (record.author, record.sent_at) == ("Kate", "1772323200")

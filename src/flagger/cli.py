@@ -87,6 +87,12 @@ def scan(
     output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file for the verdicts.")],
     text_field: TextFieldOption = "text",
     id_field: Annotated[str, typer.Option(help="Column or key holding the message id.")] = "id",
+    author_field: Annotated[
+        str | None, typer.Option(help="Column or key holding the sender (reported per verdict).")
+    ] = None,
+    time_field: Annotated[
+        str | None, typer.Option(help="Column or key holding the time sent (reported per verdict).")
+    ] = None,
     format: Annotated[
         str | None,
         typer.Option(
@@ -113,6 +119,8 @@ def scan(
         output,
         text_field=text_field,
         id_field=id_field,
+        author_field=author_field,
+        time_field=time_field,
         fmt=format,
         threshold=threshold,
         explain=explain,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +49,24 @@ class ReadError:
 Record = Message | ReadError
 
 
-def _message(
-    fields: dict[str, object], text_field: str, id_field: str, source: str, row_number: int
-) -> Record:
-    text = fields.get(text_field)
+@dataclass(frozen=True)
+class Fields:
+    """Where a tabular record keeps the text, the id, and (optionally) the author and time."""
+
+    text: str = "text"
+    id: str = "id"
+    author: str | None = None
+    time: str | None = None
+
+    def columns(self, available: Sequence[str]) -> list[str]:
+        """The named columns that ``available`` has (the text column first)."""
+        wanted = [self.text, self.id, self.author, self.time]
+        return list(dict.fromkeys(c for c in wanted if c is not None and c in available))
+
+
+def _message(record: dict[str, object], fields: Fields, source: str, row_number: int) -> Record:
+    text_field, id_field = fields.text, fields.id
+    text = record.get(text_field)
     if text is None:
         return ReadError(source, f"missing field {text_field!r}")
     if not isinstance(text, str):
@@ -61,12 +75,21 @@ def _message(
         )
     if not text.strip():
         return ReadError(source, f"empty field {text_field!r}")
-    raw_id = fields.get(id_field)
+    raw_id = record.get(id_field)
     message_id = str(raw_id) if raw_id not in (None, "") else str(row_number)
-    return Message(id=message_id, text=text, source=source)
+    author = record.get(fields.author) if fields.author else None
+    sent_at = record.get(fields.time) if fields.time else None
+    return Message(
+        id=message_id,
+        text=text,
+        source=source,
+        author=str(author) if author not in (None, "") else None,
+        sent_at=str(sent_at) if sent_at not in (None, "") else None,
+    )
 
 
-def _read_csv(path: Path, text_field: str, id_field: str, tabs: bool) -> Iterator[Record]:
+def _read_csv(path: Path, fields: Fields, tabs: bool) -> Iterator[Record]:
+    text_field = fields.text
     delimiter = "\t" if tabs else ","
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter=delimiter)
@@ -77,10 +100,10 @@ def _read_csv(path: Path, text_field: str, id_field: str, tabs: bool) -> Iterato
                 "(use --text-field to name the text column)"
             )
         for row_number, row in enumerate(reader, start=1):
-            yield _message(row, text_field, id_field, f"{path}:{reader.line_num}", row_number)
+            yield _message(row, fields, f"{path}:{reader.line_num}", row_number)
 
 
-def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
+def _read_jsonl(path: Path, fields: Fields) -> Iterator[Record]:
     with path.open(encoding="utf-8") as handle:
         row_number = 0
         for line_number, line in enumerate(handle, start=1):
@@ -96,7 +119,7 @@ def _read_jsonl(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
             if not isinstance(record, dict):
                 yield ReadError(source, f"expected a JSON object, found {type(record).__name__}")
                 continue
-            yield _message(record, text_field, id_field, source, row_number)
+            yield _message(record, fields, source, row_number)
 
 
 def _read_text(path: Path) -> Iterator[Record]:
@@ -107,9 +130,8 @@ def _read_text(path: Path) -> Iterator[Record]:
                 yield Message(id=str(line_number), text=text, source=f"{path}:{line_number}")
 
 
-def _read_parquet(
-    path: Path, text_field: str, id_field: str, batch_rows: int = 1024
-) -> Iterator[Record]:
+def _read_parquet(path: Path, fields: Fields, batch_rows: int = 1024) -> Iterator[Record]:
+    text_field = fields.text
     import pyarrow.parquet as pq  # only Parquet scans pay for the import
 
     try:
@@ -122,12 +144,12 @@ def _read_parquet(
             f"{path}: missing column {text_field!r}; found {names} "
             "(use --text-field to name the text column)"
         )
-    columns = [text_field, *([id_field] if id_field in names else [])]
+    columns = fields.columns(names)
     row_number = 0
     for batch in table.iter_batches(batch_size=batch_rows, columns=columns):
         for row in batch.to_pylist():
             row_number += 1
-            yield _message(row, text_field, id_field, f"{path}:row {row_number}", row_number)
+            yield _message(row, fields, f"{path}:row {row_number}", row_number)
 
 
 EMAIL_FORMATS = ("mbox", "eml", "maildir")
@@ -169,7 +191,13 @@ def _read_emails(path: Path) -> Iterator[Record]:
 
 
 def read_messages(
-    path: str | Path, *, text_field: str = "text", id_field: str = "id", fmt: str | None = None
+    path: str | Path,
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    fmt: str | None = None,
+    author_field: str | None = None,
+    time_field: str | None = None,
 ) -> Iterator[Record]:
     """Yield the messages (or read errors) of a CSV, TSV or JSONL file, in file order.
 
@@ -177,6 +205,8 @@ def read_messages(
         path: the archive file.
         text_field: column or key holding the message text.
         id_field: column or key holding the message id; the row number when absent.
+        author_field, time_field: columns or keys holding the sender and the time, reported
+            with each verdict (emails and Slack exports carry their own).
         fmt: ``csv``, ``tsv``, ``jsonl``, ``parquet``, ``txt`` (one message per line), or
             ``mbox``, ``eml``, ``maildir`` for email, ``slack`` for a Slack export; inferred
             from the extension when ``None`` (a ``.zip`` is a Slack export; a directory is a
@@ -206,17 +236,18 @@ def read_messages(
             raise InputFileError(f"{where}: no such file or directory")
         yield from _read_emails(where)
         return
+    fields = Fields(text_field, id_field, author_field, time_field)
     file = require_file(path)
     plain = (fmt or file.suffix).lower().lstrip(".") in {"txt", "text"}
     kind = "text" if plain else tabular_format(file, fmt)
     if kind == "parquet":
-        yield from _read_parquet(file, text_field, id_field)
+        yield from _read_parquet(file, fields)
         return
     require_utf8(file)
     if kind == "text":
         yield from _read_text(file)
     elif kind == "csv":
         tabs = (fmt or file.suffix).lower().lstrip(".") == "tsv"
-        yield from _read_csv(file, text_field, id_field, tabs)
+        yield from _read_csv(file, fields, tabs)
     else:
-        yield from _read_jsonl(file, text_field, id_field)
+        yield from _read_jsonl(file, fields)

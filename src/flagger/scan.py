@@ -99,6 +99,8 @@ def scan(
     *,
     text_field: str = "text",
     id_field: str = "id",
+    author_field: str | None = None,
+    time_field: str | None = None,
     fmt: str | None = None,
     threshold: str | float | None = None,
     explain: bool = True,
@@ -114,6 +116,7 @@ def scan(
         path: CSV, TSV or JSONL archive.
         output: the JSONL file to write; never replaced unless ``overwrite``.
         text_field, id_field: where the text and id are in each record.
+        author_field, time_field: where the sender and time are (tabular input), if anywhere.
         fmt: force the input format instead of inferring it from the extension.
         threshold: operating point name or number; the model's default when ``None``.
         explain: find the spans that drive each flagged message's score.
@@ -126,7 +129,14 @@ def scan(
         InputFileError: unreadable input or an output that already exists.
     """
     started = time.monotonic()
-    records = read_messages(path, text_field=text_field, id_field=id_field, fmt=fmt)
+    records = read_messages(
+        path,
+        text_field=text_field,
+        id_field=id_field,
+        fmt=fmt,
+        author_field=author_field,
+        time_field=time_field,
+    )
     first = next(records, None)  # surfaces file-level errors before the output is created
     records = chain([first], records) if first is not None else iter(())
     rule = flagger.resolve_threshold(threshold)
