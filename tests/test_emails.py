@@ -45,7 +45,7 @@ def test_html_bodies_become_text_without_quotes() -> None:
 
 
 def test_eml_folder_mbox_and_maildir(tmp_path: Path) -> None:
-    folder = tmp_path / "eml"
+    folder = tmp_path / "inbox.old"  # a dotted folder name is still a mailbox
     folder.mkdir()
     (folder / "a.eml").write_bytes(_mail("First message.\n> quoted\n"))
     (folder / "b.eml").write_bytes(

@@ -22,6 +22,7 @@ from flagger import Flagger
 from flagger.behaviour import load_suite, suite_report
 from flagger.data import load_examples, select_split
 from flagger.metrics import best_f1_threshold
+from flagger.training.selection import average_states
 
 
 def main() -> None:
@@ -42,9 +43,7 @@ def main() -> None:
     print(f"| weight on {args.new.name} | dev Task A | suite | weakest capability | women FPR |")
     print("|---|---|---|---|---|")
     for weight in (float(w) for w in args.weights.split(",")):
-        new.network.load_state_dict(
-            {k: weight * new_state[k] + (1 - weight) * old_state[k] for k in new_state}
-        )
+        new.network.load_state_dict(average_states([new_state, old_state], [weight, 1 - weight]))
         # Calibration is monotone: deciding on logits at the best dev cut is the same decision.
         cut, task_a = best_f1_threshold(new.probabilities([e.text for e in dev]).sexist_logit, gold)
         report = suite_report(cases, new.probabilities([c.text for c in cases]).sexist_logit, cut)

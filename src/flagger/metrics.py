@@ -7,6 +7,7 @@ EDOS (SemEval-2023 Task 10) scores Task A (sexist or not) by macro-F1 over all p
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
@@ -88,3 +89,8 @@ def binary_report(scores: np.ndarray, gold: np.ndarray, threshold: float) -> dic
         "pr_auc": float(average_precision_score(gold, scores)) if gold.any() else float("nan"),
         "ece": expected_calibration_error(scores, gold),
     }
+
+
+def rounded(report: dict[str, Any]) -> dict[str, Any]:
+    """Round the float metrics of a report to 4 places for storage."""
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}

@@ -159,21 +159,6 @@ class Flagger:
         """
         return resolve_threshold(self.info.operating_points, threshold)
 
-    def explain(
-        self, texts: Sequence[str], threshold: str | float | None = None
-    ) -> list[Explanation]:
-        """Spans of each text that drive its score (see ``flagger.explain``), flagged or not."""
-        ref = self.resolve_threshold(threshold)
-        probs = self.probabilities(texts)
-        return find_spans(
-            self.sexist_scores,
-            texts,
-            probs.sexist.tolist(),
-            ref.value,
-            focus=probs.focus,
-            search=self.span_search,
-        )
-
     def score(
         self,
         texts: Sequence[str],

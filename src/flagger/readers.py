@@ -17,6 +17,7 @@ from pathlib import Path
 
 from flagger.errors import InputFileError
 from flagger.files import require_file, require_utf8, tabular_format
+from flagger.slack import is_slack_export, read_slack
 
 # Archive rows can hold whole email bodies; the csv module's default field limit is 128 KiB.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -156,8 +157,6 @@ EMAIL_FORMATS = ("mbox", "eml", "maildir")
 
 
 def _read_slack(path: Path) -> Iterator[Record]:
-    from flagger.slack import read_slack
-
     for found in read_slack(path):
         if found.error is not None or found.text is None:
             yield ReadError(found.location, found.error or "message without text")
@@ -199,10 +198,10 @@ def read_messages(
     author_field: str | None = None,
     time_field: str | None = None,
 ) -> Iterator[Record]:
-    """Yield the messages (or read errors) of a CSV, TSV or JSONL file, in file order.
+    """Yield the messages (or read errors) of an archive, in its order.
 
     Args:
-        path: the archive file.
+        path: the archive file or folder.
         text_field: column or key holding the message text.
         id_field: column or key holding the message id; the row number when absent.
         author_field, time_field: columns or keys holding the sender and the time, reported
@@ -217,37 +216,30 @@ def read_messages(
             column. Problems with single records are yielded as ``ReadError`` instead.
     """
     where = Path(path)
-    kind_hint = (fmt or where.suffix).lower().lstrip(".")
-    if kind_hint == "slack" or (fmt is None and kind_hint == "zip"):
-        from flagger.slack import is_slack_export
-
+    kind = (fmt or where.suffix).lower().lstrip(".")
+    named_slack = kind == "slack" or (fmt is None and kind == "zip")
+    if named_slack or (fmt is None and where.is_dir() and is_slack_export(where)):
         if not is_slack_export(where):
             raise InputFileError(f"{where}: not a Slack export (a zip or its unpacked folder)")
         yield from _read_slack(where)
         return
-    if where.is_dir() and fmt is None:
-        from flagger.slack import is_slack_export
-
-        if is_slack_export(where):
-            yield from _read_slack(where)
-            return
-    if where.is_dir() or kind_hint in EMAIL_FORMATS:
+    if where.is_dir() or kind in EMAIL_FORMATS:
         if not where.exists():
             raise InputFileError(f"{where}: no such file or directory")
         yield from _read_emails(where)
         return
     fields = Fields(text_field, id_field, author_field, time_field)
     file = require_file(path)
-    plain = (fmt or file.suffix).lower().lstrip(".") in {"txt", "text"}
-    kind = "text" if plain else tabular_format(file, fmt)
-    if kind == "parquet":
+    if kind in {"txt", "text"}:
+        require_utf8(file)
+        yield from _read_text(file)
+        return
+    builder = tabular_format(file, fmt)
+    if builder == "parquet":
         yield from _read_parquet(file, fields)
         return
     require_utf8(file)
-    if kind == "text":
-        yield from _read_text(file)
-    elif kind == "csv":
-        tabs = (fmt or file.suffix).lower().lstrip(".") == "tsv"
-        yield from _read_csv(file, fields, tabs)
+    if builder == "csv":
+        yield from _read_csv(file, fields, tabs=kind == "tsv")
     else:
         yield from _read_jsonl(file, fields)

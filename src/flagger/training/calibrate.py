@@ -21,7 +21,7 @@ from flagger.calibration import Calibration, fit_calibration
 from flagger.data import Example, load_examples, select_split
 from flagger.errors import InputFileError
 from flagger.evaluate import report_from_probabilities
-from flagger.metrics import best_f1_threshold
+from flagger.metrics import best_f1_threshold, rounded
 from flagger.model import Flagger, Probabilities
 from flagger.model_dir import ModelInfo, rewrite_info, sha256_file
 from flagger.thresholds import DEFAULT, choose_operating_points, measure
@@ -51,11 +51,8 @@ def calibrate_info(
     labelled = [i for i, e in enumerate(examples) if e.sexist is not None]
     gold = np.array([examples[i].sexist for i in labelled], dtype=int)
     sexist, not_sexist = int(gold.sum()), int(gold.size - gold.sum())
-    if min(sexist, not_sexist) >= MIN_PER_CLASS:
-        calibration = fit_calibration(probs.sexist_logit[labelled], gold)
-        calibrated = dataclasses.replace(probs, sexist=calibration.probability(probs.sexist_logit))
-        points = choose_operating_points(calibrated.sexist[labelled], gold)
-    else:
+    enough = min(sexist, not_sexist) >= MIN_PER_CLASS
+    if not enough:
         problem = (
             f"calibration needs at least {MIN_PER_CLASS} labelled messages of each class, "
             f"found {sexist} sexist and {not_sexist} not sexist"
@@ -63,13 +60,16 @@ def calibrate_info(
         if strict:
             raise InputFileError(problem)
         logger.warning("%s; scores stay uncalibrated", problem)
-        calibration = Calibration()
-        calibrated = dataclasses.replace(probs, sexist=calibration.probability(probs.sexist_logit))
-        scores = calibrated.sexist[labelled]
+    calibration = fit_calibration(probs.sexist_logit[labelled], gold) if enough else Calibration()
+    calibrated = dataclasses.replace(probs, sexist=calibration.probability(probs.sexist_logit))
+    scores = calibrated.sexist[labelled]
+    if enough:
+        points = choose_operating_points(scores, gold)
+    else:
         cut = best_f1_threshold(scores, gold)[0] if gold.size else 0.5
         points = {DEFAULT: measure(scores, gold, cut, "best Task A macro-F1 on dev")}
     report = report_from_probabilities(calibrated, examples, points[DEFAULT].value)
-    dev = {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}
+    dev = rounded(report)
     return info.model_copy(
         update={
             "calibration": calibration,
@@ -133,7 +133,7 @@ def calibrate_model_dir(
         )
         metrics["baseline"] = {
             "model": before.version,
-            "dev": {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()},
+            "dev": rounded(report),
             **({"suite": suite_metrics(before, suite)} if suite is not None else {}),
         }
     training = dict(info.training)

@@ -32,14 +32,14 @@ def selection_score(report: dict[str, Any]) -> float:
     return float(report["task_a_macro_f1"] + 0.25 * sum(x for x in extras if not math.isnan(x)))
 
 
-def average_states(states: Sequence[State]) -> State:
-    """Element-wise mean of weight dictionaries with the same keys (float32)."""
-    return {k: torch.stack([s[k].float() for s in states]).mean(dim=0) for k in states[0]}
-
-
-def rounded(report: dict[str, Any]) -> dict[str, Any]:
-    """Round the float metrics of a report to 4 places for storage."""
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in report.items()}
+def average_states(states: Sequence[State], weights: Sequence[float] | None = None) -> State:
+    """Element-wise (weighted) mean of weight dictionaries with the same keys (float32)."""
+    shares = torch.tensor(weights if weights is not None else [1.0] * len(states))
+    shares = shares / shares.sum()
+    return {
+        k: torch.einsum("n,n...->...", shares, torch.stack([s[k].float() for s in states]))
+        for k in states[0]
+    }
 
 
 class DevEvaluator:

@@ -12,9 +12,11 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from flagger.data import Example, load_examples, train_dev_split
 from flagger.errors import ConfigError
+from flagger.metrics import rounded
 from flagger.model import Flagger
 from flagger.model_dir import sha256_file
 from flagger.thresholds import DEFAULT, OperatingPoint
@@ -22,7 +24,6 @@ from flagger.training.selection import (
     DevEvaluator,
     State,
     average_states,
-    rounded,
     save_measured,
 )
 from flagger.training.trainer import TrainingResult
@@ -107,29 +108,15 @@ def make_soup(
         else:
             best_model.network.load_state_dict(average_states(states))
     logger.info("soup of %d models: dev selection %.4f", len(kept), final["selection"])
-
-    info = best_model.info.model_copy(
-        update={
-            "version": version or best_model.info.version,
-            "operating_points": {DEFAULT: OperatingPoint(value=round(final["threshold"], 6))},
-            "metrics": {
-                "dev_fp32": rounded(final),
-                "selected": f"greedy soup of {len(kept)} of {len(models)} models",
-            },
-            "training": {
-                **best_model.info.training,
-                "soup": {"kept": kept, "tried": [str(m.path) for _, m in scored]},
-            },
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-    )
-    directory = Path(out_dir)
-    info = save_measured(directory, best_model.network, best_model.tokenizer, info, evaluator)
-    return TrainingResult(
-        model_dir=directory,
-        dev_metrics=info.metrics["dev"],
-        steps=0,
-        seconds=time.monotonic() - started,
+    return _save(
+        best_model,
+        evaluator,
+        final,
+        Path(out_dir),
+        version,
+        f"greedy soup of {len(kept)} of {len(models)} models",
+        {"kept": kept, "tried": [str(m.path) for _, m in scored]},
+        started,
     )
 
 
@@ -141,34 +128,45 @@ def _weighted(
     version: str | None,
     started: float,
 ) -> TrainingResult:
-    total = float(sum(weights))
-    shares = [w / total for w in weights]
-    states = [_cloned(m.network.state_dict()) for m in models]
     first = models[0]
-    first.network.load_state_dict(
-        {
-            k: sum(share * s[k].float() for share, s in zip(shares, states, strict=True))
-            for k in states[0]
-        }
-    )
+    states = [_cloned(m.network.state_dict()) for m in models]
+    first.network.load_state_dict(average_states(states, weights))
     evaluator = DevEvaluator(first, dev)
-    final = evaluator()
+    shares = [w / sum(weights) for w in weights]
     recipe = ", ".join(f"{share:.2f} x {m.path}" for share, m in zip(shares, models, strict=True))
-    info = first.info.model_copy(
+    return _save(
+        first,
+        evaluator,
+        evaluator(),
+        directory,
+        version,
+        f"weighted average: {recipe}",
+        {"weights": {str(m.path): share for share, m in zip(shares, models, strict=True)}},
+        started,
+    )
+
+
+def _save(
+    model: Flagger,
+    evaluator: DevEvaluator,
+    final: dict[str, Any],
+    directory: Path,
+    version: str | None,
+    selected: str,
+    soup: dict[str, Any],
+    started: float,
+) -> TrainingResult:
+    """Write the averaged weights now in ``model`` as a calibrated, measured model directory."""
+    info = model.info.model_copy(
         update={
-            "version": version or first.info.version,
+            "version": version or model.info.version,
             "operating_points": {DEFAULT: OperatingPoint(value=round(final["threshold"], 6))},
-            "metrics": {"dev_fp32": rounded(final), "selected": f"weighted average: {recipe}"},
-            "training": {
-                **first.info.training,
-                "soup": {
-                    "weights": {str(m.path): share for share, m in zip(shares, models, strict=True)}
-                },
-            },
+            "metrics": {"dev_fp32": rounded(final), "selected": selected},
+            "training": {**model.info.training, "soup": soup},
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
-    info = save_measured(directory, first.network, first.tokenizer, info, evaluator)
+    info = save_measured(directory, model.network, model.tokenizer, info, evaluator)
     return TrainingResult(
         model_dir=directory,
         dev_metrics=info.metrics["dev"],

@@ -24,13 +24,14 @@ from flagger import __version__
 from flagger.data import Example, load_examples, train_dev_split
 from flagger.encoding import pad_batch
 from flagger.labels import CATEGORIES, VECTORS
+from flagger.metrics import rounded
 from flagger.model import Flagger
 from flagger.model_dir import ModelInfo, sha256_file
 from flagger.network import HeadLogits, MultiTaskClassifier
 from flagger.normalize import normalize
 from flagger.thresholds import DEFAULT, OperatingPoint
 from flagger.training.config import TrainingConfig
-from flagger.training.selection import DevEvaluator, State, average_states, rounded, save_measured
+from flagger.training.selection import DevEvaluator, State, average_states, save_measured
 
 logger = logging.getLogger(__name__)
 
