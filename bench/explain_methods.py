@@ -35,15 +35,13 @@ from flagger.faithfulness import random_spans
 
 def integrated_gradient_words(flagger: Flagger, text: str, steps: int = 32) -> np.ndarray:
     """Attribution of the sexist logit to each candidate word of ``text`` (sum over its tokens)."""
-    encoded = flagger.tokenizer(
-        text,
-        return_offsets_mapping=True,
-        truncation=True,
-        max_length=flagger.info.max_length,
-        return_tensors="pt",
-    )
-    input_ids, mask = encoded["input_ids"], encoded["attention_mask"]
-    baseline = torch.full_like(input_ids, flagger.tokenizer.pad_token_id or 0)
+    encoded = flagger.tokenizer.encode(text)  # [CLS] ... [SEP], offsets (0, 0) for specials
+    body = slice(1, min(len(encoded.ids) - 1, flagger.info.max_length - 1))
+    token_ids = [encoded.ids[0], *encoded.ids[body], encoded.ids[-1]]
+    offsets = [(0, 0), *encoded.offsets[body], (0, 0)]
+    input_ids = torch.tensor([token_ids])
+    mask = torch.ones_like(input_ids)
+    baseline = torch.full_like(input_ids, flagger.pad_id)
     baseline[0, 0], baseline[0, -1] = input_ids[0, 0], input_ids[0, -1]  # keep [CLS] and [SEP]
 
     def sexist_logit(ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
@@ -56,7 +54,7 @@ def integrated_gradient_words(flagger: Flagger, text: str, steps: int = 32) -> n
     per_token = attributions.sum(dim=-1)[0].detach().numpy()
     words = candidate_tokens(text)
     scores = np.zeros(len(words))
-    for (start, end), value in zip(encoded["offset_mapping"][0].tolist(), per_token, strict=True):
+    for (start, end), value in zip(offsets, per_token, strict=True):
         if end <= start:
             continue  # special tokens
         for w, (word_start, word_end) in enumerate(words):
@@ -75,7 +73,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    flagger = Flagger.load(args.model)
+    flagger = Flagger.load(args.model, backend="torch")
     texts = [e.text for e in select_split(load_examples(args.data), args.split)]
     probs = flagger.probabilities(texts)
     threshold = flagger.resolve_threshold(None).value

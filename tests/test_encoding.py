@@ -5,9 +5,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from transformers import AutoTokenizer
 
-from flagger.encoding import encode_windows, length_bucketed_batches, pad_batch, split_windows
+from flagger.encoding import (
+    encode_windows,
+    length_bucketed_batches,
+    load_tokenizer,
+    pad_batch,
+    special_tokens,
+    split_windows,
+)
 
 
 @given(st.lists(st.integers(0, 100), max_size=300), st.integers(1, 40), st.data())
@@ -33,16 +39,14 @@ def test_split_windows_rejects_bad_sizes() -> None:
 
 
 def test_encode_windows_splits_long_texts(tiny_base: Path) -> None:
-    tokenizer = AutoTokenizer.from_pretrained(str(tiny_base))
+    tokenizer = load_tokenizer(tiny_base)
+    special = special_tokens(tokenizer)
     windows = encode_windows(tokenizer, ["women are weak", "the team meets " * 20], 12, 5)
     first = [w for w in windows if w.text_index == 0]
     second = [w for w in windows if w.text_index == 1]
     assert len(first) == 1 and len(second) > 1
     assert all(len(w.input_ids) <= 12 for w in windows)
-    assert all(
-        w.input_ids[0] == tokenizer.cls_token_id and w.input_ids[-1] == tokenizer.sep_token_id
-        for w in windows
-    )
+    assert all(w.input_ids[0] == special.cls and w.input_ids[-1] == special.sep for w in windows)
 
 
 def test_length_bucketed_batches_group_similar_lengths() -> None:

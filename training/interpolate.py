@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--weights", default="1.0,0.9,0.8,0.7,0.6,0.5")
     args = parser.parse_args()
 
-    new, old = Flagger.load(args.new), Flagger.load(args.old)
+    new, old = Flagger.load(args.new, backend="torch"), Flagger.load(args.old, backend="torch")
     dev = select_split(load_examples(args.data), "dev")
     gold = np.array([e.sexist for e in dev])
     cases = load_suite(args.suite)

@@ -2,15 +2,24 @@
 
 Long messages are never silently truncated: a text longer than the model window is split into
 overlapping windows, each scored on its own, and the caller keeps the most severe window.
+
+Tokenising uses the ``tokenizers`` library directly (the model directory's ``tokenizer.json``), so
+scoring needs neither ``transformers`` nor ``torch`` when it runs on ONNX Runtime.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import torch
-from transformers import PreTrainedTokenizerBase
+import numpy as np
+from tokenizers import Tokenizer
+
+from flagger.errors import ModelDirectoryError
+
+TOKENIZER_FILE = "tokenizer.json"
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,54 @@ class Window:
     input_ids: list[int]
     start: int = 0
     end: int = 0
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    """The ids a BERT-style input needs around and after its tokens."""
+
+    cls: int
+    sep: int
+    pad: int
+
+
+def load_tokenizer(directory: str | Path) -> Tokenizer:
+    """Load ``tokenizer.json`` with its own truncation and padding turned off (we window).
+
+    Raises:
+        ModelDirectoryError: if the file is missing or unreadable.
+    """
+    path = Path(directory) / TOKENIZER_FILE
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception for a bad file
+        raise ModelDirectoryError(f"{path}: unreadable tokenizer ({exc})") from None
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def as_tokenizer(tokenizer: Any) -> Tokenizer:
+    """A ``tokenizers.Tokenizer`` from one, or a private copy of a ``transformers`` fast one's."""
+    if isinstance(tokenizer, Tokenizer):
+        return tokenizer
+    copy = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    return copy
+
+
+def special_tokens(tokenizer: Tokenizer) -> SpecialTokens:
+    """Look up ``[CLS]``, ``[SEP]`` and ``[PAD]``.
+
+    Raises:
+        ModelDirectoryError: if the vocabulary lacks one of them (not a BERT tokenizer).
+    """
+    ids = {name: tokenizer.token_to_id(f"[{name.upper()}]") for name in ("cls", "sep", "pad")}
+    missing = [f"[{name.upper()}]" for name, value in ids.items() if value is None]
+    if missing:
+        raise ModelDirectoryError(f"tokenizer has no {', '.join(missing)}: not a BERT vocabulary")
+    return SpecialTokens(**ids)  # type: ignore[arg-type]
 
 
 def window_starts(length: int, size: int, stride: int) -> list[int]:
@@ -49,25 +106,21 @@ def split_windows(token_ids: Sequence[int], size: int, stride: int) -> list[list
 
 
 def encode_windows(
-    tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int, stride: int
+    tokenizer: Tokenizer, texts: Sequence[str], max_length: int, stride: int
 ) -> list[Window]:
     """Tokenise texts and split each into windows of ``max_length`` tokens with special tokens."""
     body = max_length - 2  # room for [CLS] and [SEP]
-    encoded = tokenizer(
-        list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
-    )
-    cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+    special = special_tokens(tokenizer)
     windows = []
-    for i, (ids, offsets) in enumerate(
-        zip(encoded["input_ids"], encoded["offset_mapping"], strict=True)
-    ):
+    for i, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
+        ids, offsets = encoding.ids, encoding.offsets
         for start in window_starts(len(ids), body, min(stride, body)):
             piece = ids[start : start + body]
             span = offsets[start : start + body]
             windows.append(
                 Window(
                     text_index=i,
-                    input_ids=[cls_id, *piece, sep_id],
+                    input_ids=[special.cls, *piece, special.sep],
                     start=span[0][0] if span else 0,
                     end=span[-1][1] if span else len(texts[i]),
                 )
@@ -81,12 +134,12 @@ def length_bucketed_batches(lengths: Sequence[int], batch_size: int) -> list[lis
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad token id lists into ``input_ids`` and ``attention_mask`` tensors."""
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad token id lists into ``input_ids`` and ``attention_mask`` int64 arrays."""
     width = max(len(s) for s in sequences)
-    input_ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    input_ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(sequences), width), dtype=np.int64)
     for row, seq in enumerate(sequences):
-        input_ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        input_ids[row, : len(seq)] = seq
         attention_mask[row, : len(seq)] = 1
     return input_ids, attention_mask

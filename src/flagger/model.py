@@ -4,6 +4,9 @@ Texts longer than the model window are split into overlapping windows; a message
 scores of its most severe window. Windows are scored in length-bucketed batches on a thread
 count that is set explicitly, so throughput does not depend on the caller's environment.
 
+The network runs on a ``Backend``: ONNX Runtime int8 when the model directory carries a measured
+export, PyTorch otherwise (``backend="torch"`` forces it; training always uses it).
+
 The decision layer sits on top: the sexist logit is calibrated (``calibration``), compared with
 a named operating point (``thresholds``), and flagged messages are explained by the spans of
 their original text that drive the score (``explain``).
@@ -16,20 +19,31 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from transformers import PreTrainedTokenizerBase
+from tokenizers import Tokenizer
 
-from flagger.encoding import Window, encode_windows, length_bucketed_batches, pad_batch
+from flagger.backends import Backend, BackendName, TorchBackend, load_backend
+from flagger.encoding import (
+    Window,
+    as_tokenizer,
+    encode_windows,
+    length_bucketed_batches,
+    load_tokenizer,
+    pad_batch,
+    special_tokens,
+)
 from flagger.errors import ConfigError
 from flagger.explain import Explanation, Range, SpanSearch, find_spans
 from flagger.labels import CATEGORIES, VECTORS
-from flagger.model_dir import ModelInfo, default_model_dir, load_model_dir
-from flagger.network import MultiTaskClassifier
+from flagger.model_dir import ModelInfo, check_model_dir, default_model_dir
 from flagger.normalize import Normalized, normalize
 from flagger.results import ScoreResult, ThresholdRef
 from flagger.thresholds import resolve_threshold
+
+if TYPE_CHECKING:
+    from flagger.network import MultiTaskClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +73,8 @@ class Flagger:
 
     def __init__(
         self,
-        network: MultiTaskClassifier,
-        tokenizer: PreTrainedTokenizerBase,
+        backend: Backend,
+        tokenizer: Tokenizer | Any,
         info: ModelInfo,
         *,
         path: Path | None = None,
@@ -70,35 +84,85 @@ class Flagger:
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, found {batch_size}")
-        self.network = network.eval()
-        self.tokenizer = tokenizer
+        self.backend = backend
+        self.tokenizer = as_tokenizer(tokenizer)
+        self.pad_id = special_tokens(self.tokenizer).pad
         self.info = info
         self.path = path
         self.batch_size = batch_size
         # Spans should take a message clearly out of the flagged zone, not just under the line.
         self.span_search = span_search or SpanSearch(margin=info.uncertainty_band)
         self.num_threads = num_threads or default_threads()
-        torch.set_num_threads(self.num_threads)
 
     @classmethod
     def load(
         cls,
         path: str | os.PathLike[str] | None = None,
         *,
+        backend: BackendName = "auto",
         batch_size: int = 64,
         num_threads: int | None = None,
     ) -> Flagger:
         """Load a model directory; the shipped model when ``path`` is ``None``.
 
+        Args:
+            path: the model directory.
+            backend: ``auto`` (ONNX Runtime when the model has a measured export, else PyTorch),
+                ``onnx`` or ``torch``.
+            batch_size: windows per forward pass.
+            num_threads: CPU threads for the network (default: every core this process may use).
+
         Raises:
             ModelDirectoryError: if the directory is missing, incomplete or tampered with.
+            ConfigError: if ``backend`` is ``onnx`` and the model or machine cannot provide it.
         """
-        directory = Path(path) if path is not None else default_model_dir()
-        network, tokenizer, info = load_model_dir(directory)
-        logger.info("loaded model %s %s from %s", info.name, info.version, directory)
-        return cls(
-            network, tokenizer, info, path=directory, batch_size=batch_size, num_threads=num_threads
+        directory, info = check_model_dir(path if path is not None else default_model_dir())
+        threads = num_threads or default_threads()
+        runner = load_backend(directory, info, backend, threads)
+        logger.info(
+            "loaded model %s %s from %s on %s", info.name, info.version, directory, runner.name
         )
+        return cls(
+            runner,
+            load_tokenizer(directory),
+            info,
+            path=directory,
+            batch_size=batch_size,
+            num_threads=threads,
+        )
+
+    @classmethod
+    def from_network(
+        cls, network: MultiTaskClassifier, tokenizer: Any, info: ModelInfo, **options: Any
+    ) -> Flagger:
+        """Wrap a PyTorch network being trained or edited (its weights are used live)."""
+        threads = options.pop("num_threads", None) or default_threads()
+        return cls(TorchBackend(network, threads), tokenizer, info, num_threads=threads, **options)
+
+    def with_info(self, info: ModelInfo) -> Flagger:
+        """The same network and tokenizer under another description (e.g. new calibration)."""
+        return Flagger(
+            self.backend,
+            self.tokenizer,
+            info,
+            path=self.path,
+            batch_size=self.batch_size,
+            num_threads=self.num_threads,
+        )
+
+    @property
+    def network(self) -> MultiTaskClassifier:
+        """The PyTorch network (training, weight averaging, gradient explanations).
+
+        Raises:
+            ConfigError: when this model runs on ONNX Runtime.
+        """
+        if not isinstance(self.backend, TorchBackend):
+            raise ConfigError(
+                f"{self.version} runs on {self.backend.name}; load it with backend='torch' "
+                "to reach its PyTorch network"
+            )
+        return self.backend.network
 
     @property
     def version(self) -> str:
@@ -118,16 +182,14 @@ class Flagger:
         logit = np.zeros(len(windows), dtype=np.float32)
         category = np.zeros((len(windows), len(CATEGORIES)), dtype=np.float32)
         vector = np.zeros((len(windows), len(VECTORS)), dtype=np.float32)
-        pad_id = self.tokenizer.pad_token_id or 0
-        with torch.inference_mode():
-            for batch in length_bucketed_batches(
-                [len(w.input_ids) for w in windows], self.batch_size
-            ):
-                input_ids, attention_mask = pad_batch([windows[i].input_ids for i in batch], pad_id)
-                logits = self.network(input_ids, attention_mask)
-                logit[batch] = logits.sexist.float().numpy()
-                category[batch] = torch.softmax(logits.category, dim=-1).numpy()
-                vector[batch] = torch.softmax(logits.vector, dim=-1).numpy()
+        for batch in length_bucketed_batches([len(w.input_ids) for w in windows], self.batch_size):
+            input_ids, attention_mask = pad_batch(
+                [windows[i].input_ids for i in batch], self.pad_id
+            )
+            heads = self.backend(input_ids, attention_mask)
+            logit[batch] = heads.sexist_logit
+            category[batch] = heads.category
+            vector[batch] = heads.vector
         owner = np.array([w.text_index for w in windows], dtype=np.int64)
         # Most severe window per text: sort by (text, score) and take each text's last row.
         # Calibration is monotone, so the most severe window is the one with the largest logit.

@@ -1,10 +1,11 @@
-"""Self-describing model directories: save, verify and load.
+"""Self-describing model directories: describe, verify and locate (torch-free).
 
 A model directory holds the weights (``model.safetensors``, fp16), the encoder ``config.json``, the
 tokenizer files, ``flagger.json`` (labels, window sizes, calibration, operating points, metrics,
 training config, data hash, version), a model card (``README.md``) and ``manifest.json``
 with the sha256 of every file.
-A directory without them, or whose files do not match the manifest, is refused.
+A directory without them, or whose files do not match the manifest, is refused. Saving and
+loading the PyTorch weights lives in ``flagger.network``.
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from safetensors.torch import load_file, save_file
-from transformers import AutoTokenizer, BertConfig, PreTrainedTokenizerBase
 
 from flagger.calibration import Calibration
 from flagger.errors import ModelDirectoryError
 from flagger.labels import CATEGORIES, VECTORS
-from flagger.network import MultiTaskClassifier
 from flagger.thresholds import DEFAULT, OperatingPoint
 
 FORMAT_VERSION = 2
@@ -40,6 +37,22 @@ REQUIRED_FILES = (
     MANIFEST_FILE,
     CARD_FILE,
 )
+
+
+class OnnxExport(BaseModel):
+    """An ONNX Runtime copy of the network and the accuracy it was measured to hold."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    file: str = Field(description="file name inside the model directory")
+    quantization: str = Field(description="e.g. 'int8 dynamic, per channel, MatMul only'")
+    measured_on: dict[str, Any] = Field(
+        default_factory=dict, description="data file, sha256, split and rows of the check"
+    )
+    macro_f1_torch: float = Field(description="Task A macro-F1 on that data, PyTorch")
+    macro_f1_onnx: float = Field(description="Task A macro-F1 on that data, this export")
+    max_abs_logit_difference: float
+    agreement: float = Field(description="share of messages with the same verdict")
 
 
 class ModelInfo(BaseModel):
@@ -65,6 +78,7 @@ class ModelInfo(BaseModel):
     uncertainty_band: float = Field(
         default=0.1, ge=0.0, le=0.5, description="|score - threshold| below this is 'uncertain'"
     )
+    onnx: OnnxExport | None = Field(default=None, description="a measured ONNX export, if any")
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)
@@ -133,26 +147,6 @@ def verify_manifest(directory: Path) -> None:
             )
 
 
-def save_model_dir(
-    directory: Path,
-    network: MultiTaskClassifier,
-    tokenizer: PreTrainedTokenizerBase,
-    info: ModelInfo,
-    card: str,
-) -> Path:
-    """Write a complete model directory (weights stored as fp16) and its manifest."""
-    directory.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().to(torch.float16).contiguous() for k, v in network.state_dict().items()}
-    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
-    (directory / WEIGHTS_FILE).chmod(0o644)  # safetensors writes 0600; others must read it
-    network.config.save_pretrained(str(directory))
-    tokenizer.save_pretrained(str(directory))
-    (directory / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")
-    (directory / CARD_FILE).write_text(card)
-    write_manifest(directory)
-    return directory
-
-
 def rewrite_info(directory: Path, info: ModelInfo, card: str) -> None:
     """Replace ``flagger.json`` and the model card of an intact model directory; re-sign it.
 
@@ -183,10 +177,8 @@ def read_info(directory: Path) -> ModelInfo:
     return info
 
 
-def load_model_dir(
-    directory: str | os.PathLike[str],
-) -> tuple[MultiTaskClassifier, PreTrainedTokenizerBase, ModelInfo]:
-    """Verify and load a model directory for inference (float32, eval mode).
+def check_model_dir(directory: str | os.PathLike[str]) -> tuple[Path, ModelInfo]:
+    """Check a model directory is complete and untampered, and read its description.
 
     Raises:
         ModelDirectoryError: if the directory is missing, incomplete, tampered with or incompatible.
@@ -200,18 +192,7 @@ def load_model_dir(
             f"{path} is not a flagger model directory: missing {', '.join(missing)}"
         )
     verify_manifest(path)
-    info = read_info(path)
-    network = MultiTaskClassifier(BertConfig.from_pretrained(str(path)))
-    state = {k: v.to(torch.float32) for k, v in load_file(str(path / WEIGHTS_FILE)).items()}
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as exc:
-        raise ModelDirectoryError(
-            f"{path / WEIGHTS_FILE}: weights do not fit the config ({exc})"
-        ) from None
-    network.eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    return network, tokenizer, info
+    return path, read_info(path)
 
 
 def default_model_dir() -> Path:

@@ -1,18 +1,31 @@
 """The multi-task network: one BERT encoder, mean pooling, and three heads for the EDOS tasks.
 
 Heads: ``sexist`` (one logit), ``category`` (4 logits) and ``vector`` (11 logits). The encoder is
-built from a ``BertConfig`` so a saved model loads from local files only.
+built from a ``BertConfig`` so a saved model loads from local files only. Saving and loading the
+weights of a model directory (fp16 safetensors) lives here too: it is the PyTorch side of it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
-from transformers import BertConfig, BertModel
+from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
 
+from flagger.errors import ModelDirectoryError
 from flagger.labels import CATEGORIES, VECTORS
+from flagger.model_dir import (
+    CARD_FILE,
+    INFO_FILE,
+    WEIGHTS_FILE,
+    ModelInfo,
+    check_model_dir,
+    write_manifest,
+)
 
 
 @dataclass(frozen=True)
@@ -60,3 +73,50 @@ class MultiTaskClassifier(nn.Module):
             category=self.category_head(pooled),
             vector=self.vector_head(pooled),
         )
+
+
+def save_model_dir(
+    directory: Path,
+    network: MultiTaskClassifier,
+    tokenizer: PreTrainedTokenizerBase,
+    info: ModelInfo,
+    card: str,
+) -> Path:
+    """Write a complete model directory (weights stored as fp16) and its manifest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().to(torch.float16).contiguous() for k, v in network.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_FILE), metadata={"format": "pt"})
+    (directory / WEIGHTS_FILE).chmod(0o644)  # safetensors writes 0600; others must read it
+    network.config.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+    (directory / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")
+    (directory / CARD_FILE).write_text(card)
+    write_manifest(directory)
+    return directory
+
+
+def load_network(directory: str | os.PathLike[str]) -> MultiTaskClassifier:
+    """Verify a model directory and load its network for inference (float32, eval mode).
+
+    Raises:
+        ModelDirectoryError: if the directory is missing, incomplete, tampered with or incompatible.
+    """
+    path, _ = check_model_dir(directory)
+    return read_network(path)
+
+
+def read_network(path: Path) -> MultiTaskClassifier:
+    """Load the network of a model directory already checked by ``check_model_dir``.
+
+    Raises:
+        ModelDirectoryError: if the weights do not fit the config.
+    """
+    network = MultiTaskClassifier(BertConfig.from_pretrained(str(path)))
+    state = {k: v.to(torch.float32) for k, v in load_file(str(path / WEIGHTS_FILE)).items()}
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ModelDirectoryError(
+            f"{path / WEIGHTS_FILE}: weights do not fit the config ({exc})"
+        ) from None
+    return network.eval()

@@ -103,7 +103,7 @@ def calibrate_model_dir(
         ModelDirectoryError: the directory is not a valid (untampered) model.
         InputFileError: unreadable data, or too few labelled messages.
     """
-    flagger = Flagger.load(directory, num_threads=num_threads)
+    flagger = Flagger.load(directory, backend="torch", num_threads=num_threads)
     examples = select_split(load_examples(data, text_field=text_field), split)
     probs = flagger.probabilities([e.text for e in examples])
     info = calibrate_info(flagger.info, probs, examples)
@@ -122,12 +122,10 @@ def calibrate_model_dir(
     )
     metrics = dict(info.metrics)
     if suite is not None:
-        recalibrated = Flagger(
-            flagger.network, flagger.tokenizer, info, num_threads=flagger.num_threads
-        )
+        recalibrated = flagger.with_info(info)
         metrics["suite"] = suite_metrics(recalibrated, suite)
     if baseline is not None:
-        before = Flagger.load(baseline, num_threads=num_threads)
+        before = Flagger.load(baseline, backend="torch", num_threads=num_threads)
         report = report_from_probabilities(
             before.probabilities([e.text for e in examples]), examples, before.info.threshold
         )

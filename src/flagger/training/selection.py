@@ -18,8 +18,8 @@ from flagger.data import Example
 from flagger.evaluate import report_from_probabilities
 from flagger.metrics import best_f1_threshold
 from flagger.model import Flagger
-from flagger.model_dir import ModelInfo, rewrite_info, save_model_dir
-from flagger.network import MultiTaskClassifier
+from flagger.model_dir import ModelInfo, rewrite_info
+from flagger.network import MultiTaskClassifier, save_model_dir
 from flagger.training.calibrate import calibrate_info
 from flagger.training.card import render_card
 
@@ -75,7 +75,7 @@ def save_measured(
     """
     info = info.model_copy(update={"calibration": Calibration()})  # raw scores for the re-load
     save_model_dir(directory, network, tokenizer, info, render_card(info))
-    saved = Flagger.load(directory, num_threads=evaluator.flagger.num_threads)
+    saved = Flagger.load(directory, backend="torch", num_threads=evaluator.flagger.num_threads)
     info = calibrate_info(info, saved.probabilities(evaluator.texts), evaluator.dev, strict=False)
     rewrite_info(directory, info, render_card(info))
     return info

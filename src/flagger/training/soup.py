@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from transformers import AutoTokenizer
+
 from flagger.data import Example, load_examples, train_dev_split
 from flagger.errors import ConfigError
 from flagger.metrics import rounded
@@ -68,7 +70,7 @@ def make_soup(
             f"found {list(weights)}"
         )
     started = time.monotonic()
-    models = [Flagger.load(d, num_threads=num_threads) for d in model_dirs]
+    models = [Flagger.load(d, backend="torch", num_threads=num_threads) for d in model_dirs]
     first = models[0]
     for other in models[1:]:
         if (
@@ -160,13 +162,15 @@ def _save(
     info = model.info.model_copy(
         update={
             "version": version or model.info.version,
+            "onnx": None,  # new weights: any export of the ingredients no longer applies
             "operating_points": {DEFAULT: OperatingPoint(value=round(final["threshold"], 6))},
             "metrics": {"dev_fp32": rounded(final), "selected": selected},
             "training": {**model.info.training, "soup": soup},
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
-    info = save_measured(directory, model.network, model.tokenizer, info, evaluator)
+    tokenizer = AutoTokenizer.from_pretrained(str(model.path))
+    info = save_measured(directory, model.network, tokenizer, info, evaluator)
     return TrainingResult(
         model_dir=directory,
         dev_metrics=info.metrics["dev"],

@@ -205,7 +205,10 @@ def train(
         operating_points={DEFAULT: OperatingPoint(value=0.5)},
     )
     evaluator = DevEvaluator(
-        Flagger(network, tokenizer, info, batch_size=64, num_threads=config.num_threads), dev_set
+        Flagger.from_network(
+            network, tokenizer, info, batch_size=64, num_threads=config.num_threads
+        ),
+        dev_set,
     )
 
     optimizer = _optimizer(network, config)
@@ -231,7 +234,7 @@ def train(
         for batch in _bucketed_batches(lengths, config.batch_size, rng):
             network.train()
             input_ids, attention_mask = pad_batch([encoded.ids[i] for i in batch], pad_id)
-            logits = network(input_ids, attention_mask)
+            logits = network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
             loss = loss_of(logits, batch)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)

@@ -1,0 +1,149 @@
+"""Where the network runs: PyTorch (always there) or ONNX Runtime int8 (faster on CPU).
+
+Both take padded ``input_ids`` and ``attention_mask`` arrays and return the heads' outputs as
+NumPy arrays, so everything above them (windows, calibration, spans) is the same on either.
+ONNX Runtime is used only for a model directory whose ``flagger.json`` records an ONNX export
+that was measured to hold accuracy (see ``flagger.training.export``); PyTorch is the fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+
+from flagger.errors import ConfigError, ModelDirectoryError
+from flagger.model_dir import ModelInfo
+
+if TYPE_CHECKING:
+    from flagger.network import MultiTaskClassifier
+
+logger = logging.getLogger(__name__)
+
+BackendName = Literal["auto", "onnx", "torch"]
+ONNX_OUTPUTS = ("sexist", "category", "vector")
+
+
+@dataclass(frozen=True)
+class HeadScores:
+    """The heads' outputs for a batch: the raw sexist logit and the two label distributions."""
+
+    sexist_logit: np.ndarray  # (batch,)
+    category: np.ndarray  # (batch, len(CATEGORIES)) probabilities
+    vector: np.ndarray  # (batch, len(VECTORS)) probabilities
+
+
+class Backend(Protocol):
+    """Runs the network on one padded batch."""
+
+    name: str
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> HeadScores: ...
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, stable for large logits."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)  # type: ignore[no-any-return]
+
+
+class TorchBackend:
+    """The network in PyTorch, float32, on the CPU."""
+
+    name = "torch"
+
+    def __init__(self, network: MultiTaskClassifier, num_threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(num_threads)
+        self.network = network.eval()
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> HeadScores:
+        import torch
+
+        with torch.inference_mode():
+            logits = self.network(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
+            return HeadScores(
+                sexist_logit=logits.sexist.float().numpy(),
+                category=torch.softmax(logits.category.float(), dim=-1).numpy(),
+                vector=torch.softmax(logits.vector.float(), dim=-1).numpy(),
+            )
+
+
+class OnnxBackend:
+    """The exported network in ONNX Runtime, with its thread count set explicitly."""
+
+    name = "onnx"
+
+    def __init__(self, path: Path, num_threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = num_threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: its warnings are about graph internals
+        try:
+            self.session = ort.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise ModelDirectoryError(f"{path}: ONNX Runtime cannot load it ({exc})") from None
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> HeadScores:
+        sexist, category, vector = self.session.run(
+            list(ONNX_OUTPUTS), {"input_ids": input_ids, "attention_mask": attention_mask}
+        )
+        return HeadScores(
+            sexist_logit=np.asarray(sexist, dtype=np.float32).reshape(-1),
+            category=softmax(np.asarray(category, dtype=np.float32)),
+            vector=softmax(np.asarray(vector, dtype=np.float32)),
+        )
+
+
+def onnx_available() -> bool:
+    """Whether ONNX Runtime can be imported here."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_backend(directory: Path, info: ModelInfo, requested: BackendName) -> str:
+    """Resolve ``auto`` to ``onnx`` when the model has a measured export and ONNX Runtime is here.
+
+    Raises:
+        ConfigError: if ``onnx`` is asked for and the model or the machine cannot provide it.
+    """
+    if requested not in ("auto", "onnx", "torch"):
+        raise ConfigError(f"backend must be auto, onnx or torch, found {requested!r}")
+    if requested == "torch":
+        return "torch"
+    problem = None
+    if info.onnx is None:
+        problem = f"{directory} has no ONNX export (make one with `flagger export-onnx`)"
+    elif not (directory / info.onnx.file).is_file():
+        problem = f"{directory / info.onnx.file} is missing"
+    elif not onnx_available():
+        problem = "onnxruntime is not installed"
+    if problem is None:
+        return "onnx"
+    if requested == "onnx":
+        raise ConfigError(f"cannot run on ONNX Runtime: {problem}")
+    logger.info("running on PyTorch: %s", problem)
+    return "torch"
+
+
+def load_backend(
+    directory: Path, info: ModelInfo, requested: BackendName, num_threads: int
+) -> Backend:
+    """Build the backend ``choose_backend`` picks for a directory checked by ``check_model_dir``."""
+    if choose_backend(directory, info, requested) == "onnx" and info.onnx is not None:
+        return OnnxBackend(directory / info.onnx.file, num_threads)
+    from flagger.network import read_network  # torch is imported only here
+
+    return TorchBackend(read_network(directory), num_threads)
