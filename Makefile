@@ -26,8 +26,9 @@ $(VENV)/.dev-installed: $(VENV)/.installed
 
 demo: install
 	$(VENV)/bin/flagger scan examples/messages.csv --output $(DEMO_OUT)/results.jsonl \
-		--report $(DEMO_OUT)/report.json --model $(MODEL) --overwrite
-	@echo "demo done: verdicts in $(DEMO_OUT)/results.jsonl, summary in $(DEMO_OUT)/report.json"
+		--author-field author --time-field sent_at --model $(MODEL) --overwrite \
+		--report $(DEMO_OUT)/report.html --report $(DEMO_OUT)/summary.json
+	@echo "demo done: verdicts in $(DEMO_OUT)/results.jsonl, report in $(DEMO_OUT)/report.html"
 
 test: dev
 	$(PY) -m pytest

@@ -15,12 +15,12 @@ import json
 from pathlib import Path
 
 import torch
-from transformers import BertConfig, BertPreTrainedModel, pipeline
+from transformers import AutoTokenizer, BertConfig, BertPreTrainedModel, pipeline
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from flagger.model import default_threads
-from flagger.model_dir import default_model_dir, load_model_dir
-from flagger.network import MultiTaskClassifier
+from flagger.model_dir import check_model_dir, default_model_dir
+from flagger.network import MultiTaskClassifier, read_network
 
 
 class SexistSequenceClassifier(BertPreTrainedModel):
@@ -45,7 +45,9 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(default_threads())
-    network, tokenizer, info = load_model_dir(args.model or default_model_dir())
+    directory, info = check_model_dir(args.model or default_model_dir())
+    network = read_network(directory)
+    tokenizer = AutoTokenizer.from_pretrained(str(directory))
     config = BertConfig.from_dict({**network.config.to_dict(), "num_labels": 1})
     model = SexistSequenceClassifier(config, network).eval()
     classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device="cpu")

@@ -60,3 +60,13 @@ def test_pad_batch() -> None:
     ids, mask = pad_batch([[1, 2, 3], [4]], pad_id=0)
     assert ids.tolist() == [[1, 2, 3], [4, 0, 0]]
     assert mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+
+
+@given(st.lists(st.integers(1, 128), max_size=200), st.integers(1, 64), st.integers(128, 4096))
+def test_token_budget_bounds_every_batch(lengths: list[int], size: int, budget: int) -> None:
+    batches = length_bucketed_batches(lengths, size, budget)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert 1 <= len(batch) <= size
+        # A single sequence may exceed the budget on its own; a larger batch never does.
+        assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= budget

@@ -1,6 +1,8 @@
 """The normaliser: obfuscation undone, ordinary text untouched, offsets exact for any input."""
 
+import csv
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -168,3 +170,32 @@ def test_clean_english_is_unchanged(sentence: str) -> None:
 def test_an_article_before_spaced_letters_stays_a_word() -> None:
     assert normalize("she is a b i t c h").text == "she is a bitch"
     assert normalize("I h a t e you").text == "I hate you"
+
+
+# ASCII built from the characters every step reacts to, so the fast path is tested where it is
+# most likely to be wrong.
+TRICKY_ASCII = st.text(
+    alphabet=st.sampled_from(list("aAbeIiosStX01345789@$!|.-_ \t\n?#:/w")), max_size=40
+)
+
+
+@given(original=TRICKY_ASCII)
+def test_fast_path_agrees_with_the_full_pipeline(original: str) -> None:
+    from flagger.normalize import _normalize_fully
+
+    assert normalize(original) == _normalize_fully(original)
+
+
+EDOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "edos" / "edos_train_dev.csv"
+
+
+@pytest.mark.skipif(not EDOS.is_file(), reason="EDOS data not present in ../shared")
+def test_fast_path_agrees_on_real_posts() -> None:
+    from flagger.normalize import _normalize_fully
+
+    with EDOS.open(encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)][:3000]
+    fast = sum(t.isascii() and normalize(t).text == t for t in texts)
+    for text in texts:
+        assert normalize(text) == _normalize_fully(text), text
+    assert fast > len(texts) // 2  # the fast path is the common case

@@ -31,17 +31,18 @@ def test_reads_only_a_batch_ahead(
 
     real_score = flagger.score
 
-    def spy(texts: list[str], **options: object) -> object:
+    def spy(texts: list[str], *args: object, **options: object) -> object:
         seen_at_scoring.append(pulled)
-        return real_score(texts, **options)
+        return real_score(texts, *args, **options)
 
     monkeypatch.setattr(scan_module, "read_messages", endless_enough)
     monkeypatch.setattr(flagger, "score", spy)
-    summary = scan_module.scan(
-        flagger, "unused", tmp_path / "out.jsonl", batch_size=100, progress=False
-    )
+    stand_in = tmp_path / "archive.jsonl"  # read_messages is replaced; the file is only stamped
+    stand_in.write_text("{}\n")
+    summary = scan_module.scan(flagger, stand_in, tmp_path / "out.jsonl", batch_size=100)
     assert summary.read == 5000 and len(seen_at_scoring) == 50
-    # When each batch is scored, at most that batch (plus the one record peeked first) was read.
+    # When each batch is scored, at most that batch (plus the record peeked to check the input
+    # opens) was read.
     assert all(seen <= (i + 1) * 100 + 1 for i, seen in enumerate(seen_at_scoring))
 
 
@@ -50,7 +51,7 @@ def test_bad_threshold_is_refused_before_output_exists(tmp_path: Path, flagger: 
     source.write_text('{"text": "hello"}\n')
     out = tmp_path / "out.jsonl"
     with pytest.raises(ConfigError, match="threshold"):
-        scan_module.scan(flagger, source, out, threshold=2.0, progress=False)
+        scan_module.scan(flagger, source, out, threshold=2.0)
     assert not out.exists()
 
 
@@ -61,7 +62,7 @@ def test_only_flagged_writes_flags_but_counts_everything(tmp_path: Path, tiny_mo
     for cut, expected in ((1.0, 0), (0.0, 5)):
         out = tmp_path / f"flags-{cut}.jsonl"
         summary = scan_module.scan(
-            flagger, archive, out, threshold=cut, only_flagged=True, progress=False
+            flagger, archive, out, threshold=cut, only_flagged=True
         )
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         assert summary.read == 5 and summary.flagged == len(rows) == expected

@@ -56,7 +56,7 @@ def test_shipped_decision_layer(shipped: Flagger) -> None:
 
 def test_demo_archive_scans(tmp_path: Path, shipped: Flagger) -> None:
     out = tmp_path / "results.jsonl"
-    summary = scan(shipped, ROOT / "examples" / "messages.csv", out, progress=False)
+    summary = scan(shipped, ROOT / "examples" / "messages.csv", out)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert summary.read == len(rows) == 28 and summary.errors == 0
     assert 3 <= summary.flagged <= 20

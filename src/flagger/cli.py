@@ -35,6 +35,12 @@ ThresholdOption = Annotated[
 ExplainOption = Annotated[
     bool, typer.Option(help="Find the spans that drive each flagged message's score.")
 ]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        help="auto (ONNX Runtime int8 when the model has a measured export), onnx or torch."
+    ),
+]
 ThreadsOption = Annotated[
     int | None, typer.Option("--threads", min=1, help="CPU threads for the model (default: all).")
 ]
@@ -52,10 +58,10 @@ def _main(
     )
 
 
-def _load(model: Path | None, threads: int | None) -> Any:
-    from flagger.model import Flagger  # torch is imported only by commands that need it
+def _load(model: Path | None, threads: int | None, backend: str = "auto") -> Any:
+    from flagger.model import Flagger  # the network is loaded only by commands that need it
 
-    return Flagger.load(model, num_threads=threads)
+    return Flagger.load(model, num_threads=threads, backend=backend)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -65,9 +71,10 @@ def score(
     threshold: ThresholdOption = None,
     explain: ExplainOption = True,
     threads: ThreadsOption = None,
+    backend: BackendOption = "auto",
 ) -> None:
     """Score messages and print one JSON object per message."""
-    flagger = _load(model, threads)
+    flagger = _load(model, threads, backend)
     for result in flagger.score(texts, threshold=threshold, explain=explain):
         typer.echo(
             json.dumps(
@@ -78,13 +85,16 @@ def score(
 
 @app.command()
 def scan(
-    input: Annotated[
-        Path,
+    inputs: Annotated[
+        list[Path],
         typer.Argument(
-            help="CSV, TSV, JSONL, Parquet, text or mbox file; Maildir, .eml folder, Slack export."
+            help="Archives, scanned in order as one stream: CSV, TSV, JSONL, Parquet, text or "
+            "mbox files; Maildir, .eml folders, Slack exports (zip or folder)."
         ),
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="JSONL file for the verdicts.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Verdicts: .jsonl, .csv or .parquet.")
+    ],
     text_field: TextFieldOption = "text",
     id_field: Annotated[str, typer.Option(help="Column or key holding the message id.")] = "id",
     author_field: Annotated[
@@ -101,21 +111,60 @@ def scan(
     ] = None,
     model: ModelOption = None,
     threshold: ThresholdOption = None,
-    report: Annotated[Path | None, typer.Option(help="Write a JSON summary report here.")] = None,
+    report: Annotated[
+        list[Path] | None,
+        typer.Option(help="Write a report: .html (for reviewers) or .json (summary). Repeatable."),
+    ] = None,
     explain: ExplainOption = True,
-    batch_size: Annotated[int, typer.Option(min=1, help="Messages per batch.")] = 256,
-    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+    keep_text: Annotated[
+        str, typer.Option(help="Write message text for: flagged (default), all or none.")
+    ] = "flagged",
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Messages read, scored and committed at a time.")
+    ] = 2048,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an existing output (and its checkpoint).")
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Carry on an interrupted scan where its checkpoint left off.")
+    ] = False,
     only_flagged: Annotated[
         bool, typer.Option(help="Write only flagged messages (the summary counts all).")
     ] = False,
+    engine: Annotated[
+        str, typer.Option(help="local, or ray: score on a Ray actor pool (one model per actor).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option(help="Ray cluster to join (default: start Ray locally).")
+    ] = None,
+    actors: Annotated[int, typer.Option(min=1, help="Ray actors, each with a model.")] = 2,
     threads: ThreadsOption = None,
+    backend: BackendOption = "auto",
 ) -> None:
-    """Score every message in an archive file and write one JSON line per message."""
+    """Score every message of one or more archives; write verdicts, a summary and reports."""
+    from flagger.progress import make_reporter
     from flagger.scan import scan as run_scan
 
+    flagger = _load(model, threads, backend)
+    run_engine = None
+    if engine == "ray":
+        from flagger.scan_ray import ray_engine
+
+        run_engine = ray_engine(
+            model=flagger.path,
+            backend=backend,
+            threshold=threshold,
+            explain=explain,
+            keep_text=keep_text,
+            actors=actors,
+            threads_per_actor=threads,
+            address=ray_address,
+        )
+    elif engine != "local":
+        raise ConfigError(f"--engine must be local or ray, found {engine!r}")
     summary = run_scan(
-        _load(model, threads),
-        input,
+        flagger,
+        inputs,
         output,
         text_field=text_field,
         id_field=id_field,
@@ -124,24 +173,70 @@ def scan(
         fmt=format,
         threshold=threshold,
         explain=explain,
+        keep_text=keep_text,  # type: ignore[arg-type]
         batch_size=batch_size,
         overwrite=overwrite,
+        resume=resume,
         only_flagged=only_flagged,
+        engine=run_engine,
+        progress=make_reporter,
     )
-    if report:
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(json.dumps(summary.to_dict(), indent=2) + "\n", encoding="utf-8")
-    typer.echo(
-        f"read {summary.read} messages, flagged {summary.flagged}, errors {summary.errors}, "
-        f"{summary.seconds:.1f}s ({summary.messages_per_second:.1f} msg/s)",
-        err=True,
-    )
-    typer.echo(f"results: {summary.output}", err=True)
-    if report:
-        typer.echo(f"report: {report}", err=True)
-    if summary.errors_file:
-        typer.echo(f"errors: {summary.errors_file}", err=True)
+    for path in report or []:
+        _write_report(path, summary.to_dict(), output)
+    line = {
+        "event": "summary",
+        "read": summary.read,
+        "flagged": summary.flagged,
+        "errors": summary.errors,
+        "seconds": summary.seconds,
+        "msgs_per_s": round(summary.messages_per_second, 1),
+        "output": str(output),
+        "reports": [str(p) for p in report or []],
+        "errors_file": summary.errors_file,
+    }
+    if sys.stderr.isatty():
+        typer.echo(
+            f"read {summary.read} messages, flagged {summary.flagged}, errors {summary.errors}, "
+            f"{summary.seconds:.1f}s ({summary.messages_per_second:.1f} msg/s) -> {output}"
+            + "".join(f", {p}" for p in report or [])
+            + (f"; unreadable records in {summary.errors_file}" if summary.errors_file else ""),
+            err=True,
+        )
+    else:
+        typer.echo(json.dumps(line), err=True)
+    if summary.errors:
         raise typer.Exit(1)
+
+
+def _write_report(path: Path, summary: dict[str, Any], output: Path) -> None:
+    """An HTML report for reviewers, or the JSON summary, chosen by ``path``'s extension."""
+    kind = path.suffix.lower()
+    if kind in {".html", ".htm"}:
+        from flagger.report import write_report
+        from flagger.writers import read_results
+
+        flagged = (row for row in read_results(output) if row.get("flagged"))
+        write_report(path, summary, flagged)
+    elif kind == ".json":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    else:
+        raise ConfigError(f"{path}: a report must end in .html or .json")
+
+
+@app.command()
+def report(
+    output: Annotated[
+        Path, typer.Argument(help="A finished scan's output (.jsonl/.csv/.parquet).")
+    ],
+    to: Annotated[Path, typer.Option("--to", help="Report file: .html or .json.")],
+) -> None:
+    """Write the report of a finished (or interrupted) scan again, from its output."""
+    from flagger.checkpoint import checkpoint_path, load_checkpoint
+
+    summary = load_checkpoint(checkpoint_path(output)).summary
+    _write_report(to, summary, output)
+    typer.echo(f"report: {to}", err=True)
 
 
 @app.command()
@@ -168,12 +263,13 @@ def evaluate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     threads: ThreadsOption = None,
+    backend: BackendOption = "auto",
 ) -> None:
     """Report EDOS Task A/B/C macro-F1, precision, recall, PR-AUC and calibration error, and/or
     the pass rates of a behavioural suite."""
     if data is None and suite is None:
         raise ConfigError("give --data FILE, --suite DIR, or both")
-    flagger = _load(model, threads)
+    flagger = _load(model, threads, backend)
     report: dict[str, Any] = {"model": flagger.version}
     if data is not None:
         report.update(
@@ -340,6 +436,26 @@ def calibrate(
         )
 
 
+@app.command("export-onnx")
+def export_onnx(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory to add the export to.")],
+    data: Annotated[Path, typer.Option(help="Labelled CSV, JSONL or Parquet file to check on.")],
+    split: Annotated[
+        str | None, typer.Option(help="Rows whose 'split' is this (default dev).")
+    ] = "dev",
+    text_field: TextFieldOption = "text",
+    threads: ThreadsOption = None,
+) -> None:
+    """Export to ONNX int8 and keep it only if Task A macro-F1 drops by at most 0.005."""
+    from flagger.training.export import export_onnx as run_export
+
+    record = run_export(model_dir, data, split=split, text_field=text_field, num_threads=threads)
+    typer.echo(
+        f"{model_dir}/{record.file}: macro-F1 {record.macro_f1_onnx:.4f} "
+        f"(PyTorch {record.macro_f1_torch:.4f}), same verdict on {record.agreement:.2%}"
+    )
+
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Option(help="Labelled CSV, JSONL or Parquet file.")],
@@ -459,4 +575,7 @@ def main() -> None:
         app()
     except FlaggerError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except OSError as exc:  # disk full, permission denied: say which file, keep what was done
+        typer.echo(f"error: {exc.strerror or exc} ({exc.filename or 'no file name'})", err=True)
         sys.exit(2)

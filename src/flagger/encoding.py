@@ -128,10 +128,28 @@ def encode_windows(
     return windows
 
 
-def length_bucketed_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Group indices into batches of similar length, so padding wastes little compute."""
+def length_bucketed_batches(
+    lengths: Sequence[int], batch_size: int, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Group indices into batches of similar length, so padding wastes little compute.
+
+    A batch holds at most ``batch_size`` sequences and, when ``max_tokens`` is given, at most
+    that many tokens once padded (so short texts go in large batches and long ones in small).
+    """
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for index in order:  # ascending, so the newest member is the longest
+        full = len(current) >= batch_size or (
+            max_tokens is not None and current and (len(current) + 1) * lengths[index] > max_tokens
+        )
+        if full:
+            batches.append(current)
+            current = []
+        current.append(index)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:

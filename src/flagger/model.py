@@ -78,7 +78,8 @@ class Flagger:
         info: ModelInfo,
         *,
         path: Path | None = None,
-        batch_size: int = 64,
+        batch_size: int = 256,
+        max_tokens: int = 8192,
         num_threads: int | None = None,
         span_search: SpanSearch | None = None,
     ) -> None:
@@ -90,6 +91,7 @@ class Flagger:
         self.info = info
         self.path = path
         self.batch_size = batch_size
+        self.max_tokens = max_tokens
         # Spans should take a message clearly out of the flagged zone, not just under the line.
         self.span_search = span_search or SpanSearch(margin=info.uncertainty_band)
         self.num_threads = num_threads or default_threads()
@@ -100,7 +102,8 @@ class Flagger:
         path: str | os.PathLike[str] | None = None,
         *,
         backend: BackendName = "auto",
-        batch_size: int = 64,
+        batch_size: int = 256,
+        max_tokens: int = 8192,
         num_threads: int | None = None,
     ) -> Flagger:
         """Load a model directory; the shipped model when ``path`` is ``None``.
@@ -109,7 +112,8 @@ class Flagger:
             path: the model directory.
             backend: ``auto`` (ONNX Runtime when the model has a measured export, else PyTorch),
                 ``onnx`` or ``torch``.
-            batch_size: windows per forward pass.
+            batch_size: most windows per forward pass.
+            max_tokens: most tokens (padding included) per forward pass.
             num_threads: CPU threads for the network (default: every core this process may use).
 
         Raises:
@@ -128,6 +132,7 @@ class Flagger:
             info,
             path=directory,
             batch_size=batch_size,
+            max_tokens=max_tokens,
             num_threads=threads,
         )
 
@@ -147,6 +152,7 @@ class Flagger:
             info,
             path=self.path,
             batch_size=self.batch_size,
+            max_tokens=self.max_tokens,
             num_threads=self.num_threads,
         )
 
@@ -182,7 +188,8 @@ class Flagger:
         logit = np.zeros(len(windows), dtype=np.float32)
         category = np.zeros((len(windows), len(CATEGORIES)), dtype=np.float32)
         vector = np.zeros((len(windows), len(VECTORS)), dtype=np.float32)
-        for batch in length_bucketed_batches([len(w.input_ids) for w in windows], self.batch_size):
+        lengths = [len(w.input_ids) for w in windows]
+        for batch in length_bucketed_batches(lengths, self.batch_size, self.max_tokens):
             input_ids, attention_mask = pad_batch(
                 [windows[i].input_ids for i in batch], self.pad_id
             )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -147,13 +148,19 @@ def verify_manifest(directory: Path) -> None:
             )
 
 
-def rewrite_info(directory: Path, info: ModelInfo, card: str) -> None:
+def rewrite_info(
+    directory: Path, info: ModelInfo, card: str, *, add_files: dict[str, Path] | None = None
+) -> None:
     """Replace ``flagger.json`` and the model card of an intact model directory; re-sign it.
+
+    ``add_files`` (name in the directory -> file to copy there) are added after the check.
 
     Raises:
         ModelDirectoryError: if the directory does not match its manifest (never bless tampering).
     """
     verify_manifest(directory)
+    for name, source in (add_files or {}).items():
+        shutil.copyfile(source, directory / name)
     (directory / INFO_FILE).write_text(info.model_dump_json(indent=2) + "\n")
     (directory / CARD_FILE).write_text(card)
     write_manifest(directory)

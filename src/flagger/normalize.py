@@ -55,6 +55,18 @@ class Normalized:
         return self.origins[start], self.origins[end - 1] + 1
 
 
+# Plain ASCII text can only change through leetspeak, spaced-out letters or repeats; each
+# pattern below is a superset of what triggers one of those steps. Text matching none of them
+# (most messages) is returned as it is, without the character-by-character pipeline.
+_MAY_CHANGE_ASCII = re.compile(
+    r"[A-Za-z]\S*[0134578@$]|[0134578@$]\S*[A-Za-z]"  # leet digits and symbols in a word
+    r"|[A-Za-z][!|][A-Za-z]"  # "b!tch", "s|ut"
+    r"|(?<![A-Za-z0-9])[A-Za-z][ ._-][A-Za-z][ ._-][A-Za-z](?![A-Za-z0-9])"  # "w h o"
+    r"|([A-Za-z])(?i:\1\1)"  # "biiitch"
+    r"|([^A-Za-z0-9\s])\2\2\2"  # "!!!!"
+)
+
+
 def normalize(text: str) -> Normalized:
     """Normalise obfuscated text, tracking where each output character came from.
 
@@ -64,6 +76,12 @@ def normalize(text: str) -> Normalized:
     Returns:
         The normalised text and its map back to ``text``.
     """
+    if text.isascii() and _MAY_CHANGE_ASCII.search(text) is None:
+        return Normalized(text=text, origins=tuple(range(len(text) + 1)))
+    return _normalize_fully(text)
+
+
+def _normalize_fully(text: str) -> Normalized:
     chars = _unicode(text)
     for step in (_homoglyphs, _leet, _spaced_letters, _repeats):
         chars = step(chars)

@@ -125,6 +125,21 @@ def _calibration_text(info: ModelInfo) -> str:
     )
 
 
+def _runtime_text(info: ModelInfo) -> str:
+    export = info.onnx
+    if export is None:
+        return "Runs on PyTorch (float32 from fp16 weights); no ONNX export is included."
+    measured = export.measured_on
+    return (
+        f"Scans run on ONNX Runtime with `{export.file}` ({export.quantization}); PyTorch is the "
+        f"fallback (`--backend torch`). Measured on {measured.get('rows', '?')} "
+        f"{measured.get('split', '?')} messages at threshold {measured.get('threshold', '?')}: "
+        f"Task A macro-F1 {export.macro_f1_onnx:.4f} against {export.macro_f1_torch:.4f} on "
+        f"PyTorch, same verdict on {export.agreement:.1%} of messages, largest logit difference "
+        f"{export.max_abs_logit_difference:.3f}."
+    )
+
+
 def _metric_rows(metrics: dict[str, Any]) -> str:
     return "\n".join(
         f"| {label} | {metrics[key]:.4f} |"
@@ -193,6 +208,10 @@ Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
 ## Behaviour on hard cases
 
 {_suite_text(info)}
+
+## Runtime
+
+{_runtime_text(info)}
 
 ## Limitations and ethical considerations
 

@@ -1,0 +1,149 @@
+"""Export a model directory's network to ONNX, quantise it to int8, and keep it only if it holds.
+
+``flagger export-onnx DIR --data FILE --split dev``: the PyTorch network is exported (opset 17,
+dynamic batch and sequence axes), its MatMul weights are quantised to int8 per channel with ONNX
+Runtime's dynamic quantisation, and both are scored on the labelled split. The int8 file is added
+to the model directory (and recorded in ``flagger.json``, manifest re-signed) only when its Task A
+macro-F1 at the default operating point is at most ``MAX_F1_LOSS`` below PyTorch's; otherwise the
+directory is left as it was and the error gives both figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from flagger.backends import ONNX_OUTPUTS, OnnxBackend
+from flagger.data import load_examples, select_split
+from flagger.errors import ConfigError
+from flagger.metrics import task_a_f1
+from flagger.model import Flagger
+from flagger.model_dir import OnnxExport, check_model_dir, rewrite_info, sha256_file
+from flagger.network import MultiTaskClassifier
+from flagger.training.card import render_card
+
+logger = logging.getLogger(__name__)
+
+ONNX_FILE = "model.int8.onnx"
+MAX_F1_LOSS = 0.005
+QUANTIZATION = "int8 dynamic (ONNX Runtime), per channel, MatMul weights only"
+
+
+class _Heads(torch.nn.Module):
+    """The network with plain tensor outputs, as ``torch.onnx.export`` wants them."""
+
+    def __init__(self, network: MultiTaskClassifier) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        heads = self.network(input_ids, attention_mask)
+        return heads.sexist, heads.category, heads.vector
+
+
+def export_int8(network: MultiTaskClassifier, output: Path) -> Path:
+    """Write the network as an int8-quantised ONNX file (float32 export, then quantisation)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    example = torch.ones((2, 8), dtype=torch.long)
+    axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
+    axes.update({name: {0: "batch"} for name in ONNX_OUTPUTS})
+    with tempfile.TemporaryDirectory() as scratch:
+        float_path = Path(scratch) / "model.onnx"
+        torch.onnx.export(
+            _Heads(network.eval()),
+            (example, example),
+            str(float_path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=list(ONNX_OUTPUTS),
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,  # the TorchScript exporter handles BERT's masks with dynamic shapes
+        )
+        quantize_dynamic(
+            str(float_path),
+            str(output),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+    return output
+
+
+def export_onnx(
+    directory: str | Path,
+    data: str | Path,
+    *,
+    split: str | None = "dev",
+    text_field: str = "text",
+    num_threads: int | None = None,
+    max_f1_loss: float = MAX_F1_LOSS,
+) -> OnnxExport:
+    """Add a measured int8 ONNX export to a model directory, or refuse if it loses accuracy.
+
+    Returns:
+        The recorded measurement.
+
+    Raises:
+        ConfigError: if the export's Task A macro-F1 falls more than ``max_f1_loss`` below
+            PyTorch's on the data (the directory is left unchanged).
+        ModelDirectoryError, InputFileError: for a bad model directory or data file.
+    """
+    path, _ = check_model_dir(directory)
+    reference = Flagger.load(path, backend="torch", num_threads=num_threads)
+    examples = select_split(load_examples(data, text_field=text_field), split)
+    labelled = [e for e in examples if e.sexist is not None]
+    if not labelled:
+        raise ConfigError(f"{data}: no labelled messages in split {split!r} to measure on")
+    texts = [e.text for e in labelled]
+    gold = np.array([e.sexist for e in labelled], dtype=int)
+    threshold = reference.info.threshold
+    before = reference.probabilities(texts)  # before exporting: tracing leaves state behind
+    with tempfile.TemporaryDirectory() as scratch:
+        candidate = export_int8(reference.network, Path(scratch) / ONNX_FILE)
+        quantised = Flagger(
+            OnnxBackend(candidate, reference.num_threads),
+            reference.tokenizer,
+            reference.info,
+            num_threads=reference.num_threads,
+        )
+        after = quantised.probabilities(texts)
+        flagged_before, flagged_after = before.sexist >= threshold, after.sexist >= threshold
+        record = OnnxExport(
+            file=ONNX_FILE,
+            quantization=QUANTIZATION,
+            measured_on={
+                "file": Path(data).name,
+                "sha256": sha256_file(Path(data)),
+                "split": split,
+                "rows": len(labelled),
+                "threshold": threshold,
+            },
+            macro_f1_torch=round(task_a_f1(gold, flagged_before.astype(int)), 4),
+            macro_f1_onnx=round(task_a_f1(gold, flagged_after.astype(int)), 4),
+            max_abs_logit_difference=round(
+                float(np.abs(before.sexist_logit - after.sexist_logit).max()), 4
+            ),
+            agreement=round(float((flagged_before == flagged_after).mean()), 4),
+        )
+        loss = record.macro_f1_torch - record.macro_f1_onnx
+        logger.info(
+            "ONNX int8: macro-F1 %.4f, PyTorch %.4f",
+            record.macro_f1_onnx,
+            record.macro_f1_torch,
+        )
+        if loss > max_f1_loss:
+            raise ConfigError(
+                f"int8 ONNX export loses {loss:.4f} Task A macro-F1 on {Path(data).name} "
+                f"({record.macro_f1_onnx:.4f} against PyTorch's {record.macro_f1_torch:.4f}), "
+                f"more than the {max_f1_loss} allowed; {path} is unchanged"
+            )
+        info = reference.info.model_copy(update={"onnx": record})
+        rewrite_info(path, info, render_card(info), add_files={ONNX_FILE: candidate})
+    return record
