@@ -61,9 +61,7 @@ def test_only_flagged_writes_flags_but_counts_everything(tmp_path: Path, tiny_mo
     flagger = Flagger.load(tiny_model, num_threads=1)
     for cut, expected in ((1.0, 0), (0.0, 5)):
         out = tmp_path / f"flags-{cut}.jsonl"
-        summary = scan_module.scan(
-            flagger, archive, out, threshold=cut, only_flagged=True
-        )
+        summary = scan_module.scan(flagger, archive, out, threshold=cut, only_flagged=True)
         rows = [json.loads(line) for line in out.read_text().splitlines()]
         assert summary.read == 5 and summary.flagged == len(rows) == expected
         assert all(r["flagged"] for r in rows)
