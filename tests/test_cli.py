@@ -183,3 +183,24 @@ def test_user_errors_are_one_line(tmp_path: Path, content: bytes | None, message
     assert completed.returncode == 2
     assert completed.stderr.startswith("error: ") and message in completed.stderr
     assert "Traceback" not in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
+
+
+def test_scan_writes_csv_and_an_html_report_of_several_inputs(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.csv"
+    first.write_text('{"id": "a1", "text": "women are weak <script>x</script>", "who": "ann"}\n')
+    second.write_text("id,text,who\nb1,the team meets,bob\nb2,women are weak,ann\n")
+    out, html = tmp_path / "v.csv", tmp_path / "r" / "report.html"
+    args = ["scan", str(first), str(second), "-o", str(out), "--model", str(tiny_model)]
+    args += ["--threshold", "0.0", "--author-field", "who", "--report", str(html)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["a1", "b1", "b2"]
+    page = html.read_text()
+    assert "tiny@0.0.1" in page and "&lt;script&gt;" in page
+    assert "ann" in page and "<script>" not in page
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert summary["event"] == "summary" and summary["read"] == 3 and summary["flagged"] == 3
+    again = runner.invoke(app, ["report", str(out), "--to", str(tmp_path / "again.json")])
+    assert again.exit_code == 0 and json.loads((tmp_path / "again.json").read_text())["read"] == 3

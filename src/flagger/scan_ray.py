@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,8 @@ def ray_engine(
                 log_to_driver=False,
                 **local,
             )
+        # One read task feeds the pool block by block; Ray warns it sees a single input up front.
+        warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True  # commits and resumes rely on order
         context.enable_progress_bars = False
