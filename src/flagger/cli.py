@@ -152,10 +152,10 @@ def scan(
 
         run_engine = ray_engine(
             model=flagger.path,
-            backend=backend,
+            backend=backend,  # type: ignore[arg-type]
             threshold=threshold,
             explain=explain,
-            keep_text=keep_text,
+            keep_text=keep_text,  # type: ignore[arg-type]
             actors=actors,
             threads_per_actor=threads,
             address=ray_address,

@@ -34,10 +34,9 @@ def _to_table(records: list[Record]) -> Any:
 
     columns: dict[str, list[Any]] = {name: [] for name in (*_MESSAGE_FIELDS, "error")}
     for record in records:
-        is_error = isinstance(record, ReadError)
         for name in _MESSAGE_FIELDS:
             columns[name].append(getattr(record, name, None))
-        columns["error"].append(record.reason if is_error else None)
+        columns["error"].append(record.reason if isinstance(record, ReadError) else None)
     schema = pa.schema(
         [(name, pa.int64() if name == "removed_chars" else pa.string()) for name in columns]
     )
@@ -81,13 +80,21 @@ def _datasource(source: RecordSource, block_rows: int) -> Any:
     from ray.data.block import BlockMetadata
     from ray.data.datasource import Datasource, ReadTask
 
-    class ArchiveDatasource(Datasource):  # type: ignore[misc]
+    class ArchiveDatasource(Datasource):
         """All inputs as one ordered read task, yielding blocks of ``block_rows`` records."""
+
+        def __init__(self) -> None:
+            super().__init__()  # type: ignore[no-untyped-call]
 
         def estimate_inmemory_data_size(self) -> int | None:
             return None
 
-        def get_read_tasks(self, parallelism: int, **_: Any) -> list[ReadTask]:
+        def get_read_tasks(
+            self,
+            parallelism: int,
+            per_task_row_limit: int | None = None,
+            data_context: Any = None,
+        ) -> list[ReadTask]:
             def read() -> Iterable[Any]:
                 for block in batches(iter(source), block_rows):
                     yield _to_table(block)
@@ -134,13 +141,12 @@ def ray_engine(
 
     def run(source: RecordSource, batch_size: int) -> Iterator[tuple[int, list[Row]]]:
         if not ray.is_initialized():
-            local = {} if address else {"num_cpus": actors * threads + 1}
             ray.init(
                 address=address,
+                num_cpus=None if address else actors * threads + 1,  # +1 for the read task
                 include_dashboard=False,
                 logging_level=logging.WARNING,
                 log_to_driver=False,
-                **local,
             )
         # One read task feeds the pool block by block; Ray warns it sees a single input up front.
         warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
