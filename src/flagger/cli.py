@@ -240,6 +240,49 @@ def report(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    model: ModelOption = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes, each with a model.")] = 1,
+    keys_file: Annotated[
+        Path | None, typer.Option(help="JSON lines of {name, role, sha256} API keys.")
+    ] = None,
+    insecure_no_auth: Annotated[
+        bool, typer.Option(help="Run with NO authentication (local experiments only).")
+    ] = False,
+    threads: ThreadsOption = None,
+    backend: BackendOption = "auto",
+) -> None:
+    """Run the review API (FastAPI on uvicorn). Keys: FLAGGER_API_KEYS or --keys-file."""
+    import os
+
+    import uvicorn
+
+    from flagger.api.app import create_app
+    from flagger.api.settings import ServiceSettings
+
+    overrides: dict[str, Any] = {"backend": backend, "insecure_no_auth": insecure_no_auth}
+    for name, value in (("model", model), ("keys_file", keys_file), ("threads", threads)):
+        if value is not None:
+            overrides[name] = value
+    settings = ServiceSettings(**overrides)
+    create_app(settings)  # refuse bad keys or a missing key list before binding the port
+    for name, value in overrides.items():  # worker processes read the same settings
+        os.environ[f"FLAGGER_{name.upper()}"] = str(value)
+    logging.getLogger("flagger.api").setLevel(logging.INFO)
+    uvicorn.run(
+        "flagger.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,  # our own request log carries ids and timings, never bodies
+        log_level="info",
+    )
+
+
+@app.command()
 def evaluate(
     data: Annotated[Path | None, typer.Option(help="Labelled CSV, JSONL or Parquet file.")] = None,
     split: Annotated[

@@ -1,0 +1,116 @@
+"""Request and response bodies of the review API (separate models for each direction)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from flagger.results import Span, ThresholdRef
+
+
+class MessageIn(BaseModel):
+    """A message to classify."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=512)
+    text: str
+    author: str | None = Field(default=None, max_length=512)
+    sent_at: str | None = Field(default=None, max_length=64)
+
+
+class ClassifyRequest(BaseModel):
+    """``POST /v1/classify``: messages, and optionally spans and an operating point."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[MessageIn] = Field(min_length=1)
+    explain: bool = Field(default=False, description="find the spans behind each flag")
+    threshold: str | float | None = Field(
+        default=None, description="operating point name (default, review, alert) or a number"
+    )
+
+
+class Verdict(BaseModel):
+    """The verdict on one message, in request order."""
+
+    id: str
+    score: float
+    flagged: bool
+    uncertain: bool
+    threshold: ThresholdRef
+    category: str | None
+    vector: str | None
+    spans: list[Span] | None
+    score_without_spans: float | None
+
+
+class ModelRef(BaseModel):
+    """Which model answered."""
+
+    name: str
+    version: str
+
+
+class ClassifyResponse(BaseModel):
+    """``POST /v1/classify`` response."""
+
+    model: ModelRef
+    results: list[Verdict]
+
+
+class FeedbackRequest(BaseModel):
+    """``POST /v1/feedback``: a reviewer's decision on a message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=512)
+    text: str = Field(min_length=1)
+    label: Literal["sexist", "not sexist"]
+    category: str | None = None
+    vector: str | None = None
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class FeedbackResponse(BaseModel):
+    """Where the decision was stored."""
+
+    stored: bool
+    label_id: int
+
+
+class ReloadRequest(BaseModel):
+    """``POST /v1/admin/reload``: optionally a different model directory."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = None
+
+
+class InferTensor(BaseModel):
+    """An Open Inference Protocol v2 tensor."""
+
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any]
+    parameters: dict[str, Any] | None = None
+
+
+class InferRequest(BaseModel):
+    """``POST /v2/models/{name}/infer``: one BYTES input tensor of texts."""
+
+    id: str | None = None
+    inputs: list[InferTensor] = Field(min_length=1)
+    parameters: dict[str, Any] | None = None
+    outputs: list[dict[str, Any]] | None = None
+
+
+class InferResponse(BaseModel):
+    """Open Inference Protocol v2 response: score, flagged, category per text."""
+
+    model_name: str
+    model_version: str
+    id: str | None = None
+    outputs: list[InferTensor]
