@@ -115,10 +115,10 @@ class ServiceState:
     keys: KeyRing
     metrics: ServiceMetrics
     limiter: RateLimiter
+    audit: AuditLog
+    store: LabelStore
     flagger: Flagger | None = None
     batcher: MicroBatcher | None = None
-    audit: AuditLog | None = None
-    store: LabelStore | None = None
     ready: bool = False
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -217,6 +217,34 @@ async def _score(
     return results
 
 
+async def _classified(
+    state: ServiceState,
+    request: Request,
+    principal: Principal,
+    texts: list[str],
+    ids: list[str],
+    threshold: str | float | None,
+    explain: bool,
+) -> list[ScoreResult]:
+    """Check limits, score in a shared batch, count for the request log, and audit."""
+    _check_texts(state, texts, ids)
+    request.state.messages = len(texts)
+    results = await _score(state, texts, threshold, explain)
+    request.state.flagged = sum(r.flagged for r in results)
+    state.audit.record(
+        "classify",
+        key=principal.name,
+        request_id=request.state.request_id,
+        model_version=state.model().version,
+        threshold=results[0].threshold.model_dump(),
+        verdicts=[
+            {"id": i, "flagged": r.flagged, "score": r.score}
+            for i, r in zip(ids, results, strict=True)
+        ],
+    )
+    return results
+
+
 def _check_texts(state: ServiceState, texts: list[str], ids: list[str]) -> None:
     limits = state.settings
     if len(texts) > limits.max_messages:
@@ -266,13 +294,16 @@ def create_app(settings: ServiceSettings | None = None, flagger: Flagger | None 
     if settings.insecure_no_auth:
         logger.warning("authentication is OFF (--insecure-no-auth): anyone can call every route")
     state = ServiceState(
-        settings, keys, ServiceMetrics(), RateLimiter(settings.rate_limit_per_minute)
+        settings,
+        keys,
+        ServiceMetrics(),
+        RateLimiter(settings.rate_limit_per_minute),
+        AuditLog(settings.audit_log),
+        LabelStore(settings.store_url),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state.audit = AuditLog(settings.audit_log)
-        state.store = LabelStore(settings.store_url)
         state.batcher = MicroBatcher(
             state.model,
             state.metrics,
@@ -334,25 +365,12 @@ def create_app(settings: ServiceSettings | None = None, flagger: Flagger | None 
         body: ClassifyRequest, request: Request, principal: Classifier, state: State
     ) -> ClassifyResponse:
         """Score messages; with ``explain``, say which words drive each flag."""
-        texts, ids = [m.text for m in body.messages], [m.id for m in body.messages]
-        _check_texts(state, texts, ids)
-        request.state.messages = len(texts)
-        results = await _score(state, texts, body.threshold, body.explain)
-        request.state.flagged = sum(r.flagged for r in results)
-        model = state.model()
-        threshold = results[0].threshold.model_dump()
-        assert state.audit is not None
-        state.audit.record(
-            "classify",
-            key=principal.name,
-            request_id=request.state.request_id,
-            model_version=model.version,
-            threshold=threshold,
-            verdicts=[
-                {"id": i, "flagged": r.flagged, "score": r.score}
-                for i, r in zip(ids, results, strict=True)
-            ],
+        ids = [m.id for m in body.messages]
+        texts = [m.text for m in body.messages]
+        results = await _classified(
+            state, request, principal, texts, ids, body.threshold, body.explain
         )
+        model = state.model()
         return ClassifyResponse(
             model=ModelRef(name=model.info.name, version=model.info.version),
             results=[
@@ -378,7 +396,6 @@ def create_app(settings: ServiceSettings | None = None, flagger: Flagger | None 
             note=body.note,
             model_version=model.version,
         )
-        assert state.store is not None and state.audit is not None
         try:
             label_id = await asyncio.to_thread(state.store.add, decision)
         except ConfigError as exc:
@@ -423,7 +440,6 @@ def create_app(settings: ServiceSettings | None = None, flagger: Flagger | None 
             loaded = await asyncio.to_thread(_load_model, target)
             await asyncio.to_thread(lambda: loaded.score(["warm-up message"], explain=True))
             previous, state.flagger = state.model().version, loaded
-        assert state.audit is not None
         state.audit.record(
             "reload",
             key=principal.name,
@@ -497,24 +513,11 @@ def _add_open_inference_routes(app: FastAPI, state: ServiceState) -> None:
         if tensor.datatype != "BYTES" or not all(isinstance(t, str) for t in tensor.data):
             raise _error(422, "bad_input", "input 0 must be a BYTES tensor of UTF-8 strings")
         texts = list(tensor.data)
-        _check_texts(state, texts, [str(i) for i in range(len(texts))])
         if not texts:
             raise _error(422, "bad_input", "input 0 holds no texts")
         threshold = (body.parameters or {}).get("threshold")
-        request.state.messages = len(texts)
-        results = await _score(state, texts, threshold, False)
-        request.state.flagged = sum(r.flagged for r in results)
-        assert state.audit is not None
-        state.audit.record(
-            "classify",
-            key=principal.name,
-            request_id=request.state.request_id,
-            model_version=model.version,
-            threshold=results[0].threshold.model_dump(),
-            verdicts=[
-                {"index": i, "flagged": r.flagged, "score": r.score} for i, r in enumerate(results)
-            ],
-        )
+        ids = [f"{body.id or 'infer'}[{i}]" for i in range(len(texts))]
+        results = await _classified(state, request, principal, texts, ids, threshold, False)
         n = [len(results)]
         return InferResponse(
             model_name=model.info.name,
