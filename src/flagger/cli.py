@@ -248,6 +248,9 @@ def serve(
     keys_file: Annotated[
         Path | None, typer.Option(help="JSON lines of {name, role, sha256} API keys.")
     ] = None,
+    registry: Annotated[
+        Path | None, typer.Option(help="Serve this registry's promoted version.")
+    ] = None,
     insecure_no_auth: Annotated[
         bool, typer.Option(help="Run with NO authentication (local experiments only).")
     ] = False,
@@ -263,7 +266,13 @@ def serve(
     from flagger.api.settings import ServiceSettings
 
     overrides: dict[str, Any] = {"backend": backend, "insecure_no_auth": insecure_no_auth}
-    for name, value in (("model", model), ("keys_file", keys_file), ("threads", threads)):
+    named = (
+        ("model", model),
+        ("keys_file", keys_file),
+        ("threads", threads),
+        ("registry", registry),
+    )
+    for name, value in named:
         if value is not None:
             overrides[name] = value
     settings = ServiceSettings(**overrides)
@@ -602,6 +611,209 @@ def soup(
         weights=shares,
     )
     typer.echo(f"wrote {result.model_dir}; dev: {_task_scores(result.dev_metrics)}")
+
+
+labels_app = typer.Typer(no_args_is_help=True, help="Reviewers' labels: import, export, stats.")
+models_app = typer.Typer(no_args_is_help=True, help="The model registry: list, show, promote.")
+app.add_typer(labels_app, name="labels")
+app.add_typer(models_app, name="models")
+
+DbOption = Annotated[
+    str,
+    typer.Option("--db", envvar="FLAGGER_STORE_URL", help="Label store URL (SQLite file default)."),
+]
+RegistryOption = Annotated[
+    Path,
+    typer.Option("--registry", envvar="FLAGGER_REGISTRY", help="Model registry directory."),
+]
+DEFAULT_DB = "sqlite:///flagger-labels.db"
+DEFAULT_REGISTRY = Path("registry")
+
+
+def _store(url: str) -> Any:
+    from flagger.store import LabelStore
+
+    return LabelStore(url)
+
+
+@labels_app.command("import")
+def labels_import(
+    file: Annotated[Path, typer.Argument(help="CSV/JSONL rows or a Label Studio JSON export.")],
+    db: DbOption = DEFAULT_DB,
+    reviewer: Annotated[str, typer.Option(help="Reviewer name for rows without one.")] = "import",
+) -> None:
+    """Store labelled cases (id, text, label, category?, vector?, reviewer?, note?)."""
+    from flagger.label_files import import_labels
+
+    report = import_labels(file, _store(db), reviewer=reviewer)
+    for problem in report.skipped[:20]:
+        typer.echo(f"skipped {problem}", err=True)
+    typer.echo(f"stored {report.stored} labels, skipped {len(report.skipped)}", err=True)
+    if report.skipped:
+        raise typer.Exit(1)
+
+
+@labels_app.command("export")
+def labels_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Write every label, history included, as JSON lines."""
+    from flagger.label_files import export_labels
+
+    typer.echo(f"wrote {export_labels(_store(db), out)} labels to {out}", err=True)
+
+
+@labels_app.command("stats")
+def labels_stats(db: DbOption = DEFAULT_DB) -> None:
+    """Counts by label, category and reviewer; usable cases; disagreements (listed)."""
+    store = _store(db)
+    typer.echo(json.dumps({**store.stats(), "disagreement_cases": store.disagreements()}, indent=2))
+
+
+@app.command()
+def queue(
+    scan_output: Annotated[
+        Path, typer.Argument(help="A scan's output (run it with --keep-text all).")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Label Studio tasks JSON to write.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="How many messages.")] = 50,
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Pick the unlabelled scanned messages most worth a reviewer's time (Label Studio tasks)."""
+    from flagger.review_queue import pick_for_review, write_label_studio_tasks
+    from flagger.writers import read_results
+
+    labelled = set(_store(db).latest_labels())
+    chosen = pick_for_review(read_results(scan_output), labelled, n)
+    write_label_studio_tasks(chosen, out)
+    typer.echo(f"{len(chosen)} messages queued in {out}", err=True)
+
+
+@app.command()
+def retrain(
+    data: Annotated[Path, typer.Option(help="Base labelled data (EDOS CSV with train/dev).")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    db: DbOption = DEFAULT_DB,
+    config: Annotated[Path | None, typer.Option(help="Recipe JSON (TrainingConfig).")] = None,
+    org_weight: Annotated[int, typer.Option(min=1, help="Times each org label is repeated.")] = 2,
+    quick: Annotated[bool, typer.Option(help="Few steps, for trying things (minutes).")] = False,
+    suite: Annotated[Path | None, typer.Option(help="Behavioural suite directory.")] = None,
+    version: Annotated[str | None, typer.Option(help="Version of the new model.")] = None,
+    threads: ThreadsOption = None,
+) -> None:
+    """Train a candidate on base data + stored labels; measure it; add it to the registry."""
+    from flagger.training.config import TrainingConfig
+    from flagger.training.retrain import retrain as run_retrain
+
+    recipe = (
+        TrainingConfig.from_file(config, num_threads=threads)
+        if config
+        else TrainingConfig(num_threads=threads)
+    )
+    result = run_retrain(
+        registry,
+        data,
+        _store(db),
+        config=recipe,
+        quick=quick,
+        suite=suite,
+        org_weight=org_weight,
+        version=version,
+        progress=sys.stderr.isatty(),
+    )
+    evaluation = result.version.evaluation
+    typer.echo(
+        f"{result.version.id}: frozen-set Task A {evaluation.task_a:.4f}, suite failures "
+        f"{evaluation.suite_failures}/{evaluation.suite_cases}; {result.org_examples} org labels "
+        f"({result.held_back} held back, {result.disagreements} disagreements left out), "
+        f"{result.seconds:.0f}s. Promote with: flagger models promote {result.version.id}"
+    )
+
+
+def _registry(path: Path) -> Any:
+    from flagger.registry import Registry
+
+    return Registry(path)
+
+
+@models_app.command("list")
+def models_list(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
+    """Every version with its frozen-set evaluation; * marks the promoted one."""
+    for row in _registry(registry).describe():
+        mark = "*" if row["promoted"] else " "
+        typer.echo(
+            f"{mark} {row['id']:<28} Task A {row['task_a']:.4f}  suite failures "
+            f"{row['suite_failures']:<4} added {row['added_at']}"
+        )
+
+
+@models_app.command("show")
+def models_show(
+    version: Annotated[str, typer.Argument(help="name@version")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """A version's evaluation and its model description."""
+    from flagger.model_dir import read_info
+
+    found = _registry(registry)
+    path = found.path(version)
+    info = read_info(path).model_dump(
+        include={"name", "version", "operating_points", "metrics", "data"}
+    )
+    typer.echo(
+        json.dumps({**found.get(version).model_dump(), "path": str(path), "info": info}, indent=2)
+    )
+
+
+@models_app.command("promote")
+def models_promote(
+    version: Annotated[str, typer.Argument(help="name@version")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if the gate refuses (recorded).")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (recorded; needed with --force).")] = None,
+    by: Annotated[str, typer.Option(help="Who is promoting (recorded).")] = "cli",
+) -> None:
+    """Serve this version, if it is no worse than the promoted one on the frozen set."""
+    if force and not reason:
+        raise ConfigError("--force needs --reason, which is recorded in the registry history")
+    event = _registry(registry).promote(version, by=by, force=force, reason=reason)
+    typer.echo(
+        f"promoted {event.version} (was {event.previous})" + (" FORCED" if event.forced else "")
+    )
+
+
+@models_app.command("rollback")
+def models_rollback(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    by: Annotated[str, typer.Option(help="Who is rolling back (recorded).")] = "cli",
+    reason: Annotated[str | None, typer.Option(help="Why (recorded).")] = None,
+) -> None:
+    """Serve again the version promoted before the current one."""
+    event = _registry(registry).rollback(by=by, reason=reason)
+    typer.echo(f"rolled back to {event.version} (was {event.previous})")
+
+
+@models_app.command("add")
+def models_add(
+    model_dir: Annotated[Path, typer.Argument(help="A model directory to register.")],
+    data: Annotated[Path, typer.Option(help="Base labelled data (for the frozen set).")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    db: DbOption = DEFAULT_DB,
+    suite: Annotated[Path | None, typer.Option(help="Behavioural suite directory.")] = None,
+) -> None:
+    """Register an existing model directory (e.g. the shipped one) with its evaluation."""
+    from flagger.registry import Registry
+    from flagger.training.candidate import ensure_frozen_set, evaluate_candidate, frozen_sha256
+
+    found = Registry(registry)
+    frozen, _ = ensure_frozen_set(found, data, _store(db))
+    evaluation = evaluate_candidate(model_dir, frozen, frozen_sha256(found), suite)
+    version = found.add(model_dir, evaluation)
+    failures = evaluation.suite_failures
+    typer.echo(f"added {version.id}: Task A {evaluation.task_a:.4f}, suite failures {failures}")
 
 
 def _task_scores(metrics: dict[str, Any]) -> str:

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from flagger.data import Example
 from flagger.errors import ConfigError
 from flagger.labels import CATEGORIES, VECTORS
 
@@ -161,6 +162,63 @@ class LabelStore:
             session.flush()
             return label.id
 
+    def latest_labels(self) -> dict[str, tuple[Case, dict[str, Label]]]:
+        """Per case (by message id), each reviewer's latest label."""
+        found: dict[str, tuple[Case, dict[str, Label]]] = {}
+        with self.session() as session:
+            rows = session.execute(
+                select(Case, Label).join(Label, Label.case_id == Case.id).order_by(Label.id)
+            )
+            for case, label in rows:
+                _, by_reviewer = found.setdefault(case.message_id, (case, {}))
+                by_reviewer[label.reviewer] = label  # ordered by id: the latest wins
+        return found
+
+    def all_labels(self) -> dict[str, tuple[Case, list[Label]]]:
+        """Per case (by message id), every label ever given, oldest first."""
+        found: dict[str, tuple[Case, list[Label]]] = {}
+        with self.session() as session:
+            rows = session.execute(
+                select(Case, Label).join(Label, Label.case_id == Case.id).order_by(Label.id)
+            )
+            for case, label in rows:
+                found.setdefault(case.message_id, (case, []))[1].append(label)
+        return found
+
+    def disagreements(self) -> list[dict[str, Any]]:
+        """Cases whose reviewers' latest labels differ: reported, never silently resolved."""
+        return [
+            {
+                "id": message_id,
+                "labels": {
+                    reviewer: [label.label, label.category, label.vector]
+                    for reviewer, label in by_reviewer.items()
+                },
+            }
+            for message_id, (_, by_reviewer) in self.latest_labels().items()
+            if len({(lb.label, lb.category, lb.vector) for lb in by_reviewer.values()}) > 1
+        ]
+
+    def training_examples(self) -> list[Example]:
+        """Cases on whose label every reviewer agrees, as training examples."""
+        examples = []
+        for message_id, (case, by_reviewer) in self.latest_labels().items():
+            decisions = {(lb.label, lb.category, lb.vector) for lb in by_reviewer.values()}
+            if len(decisions) != 1:
+                continue
+            label, category, vector = decisions.pop()
+            examples.append(
+                Example(
+                    id=message_id,
+                    text=case.text,
+                    sexist=int(label == "sexist"),
+                    category=CATEGORIES.index(category) if category else None,
+                    vector=VECTORS.index(vector) if vector else None,
+                    split="train",
+                )
+            )
+        return examples
+
     def counts(self) -> dict[str, int]:
         """Cases and labels stored."""
         with self.session() as session:
@@ -168,3 +226,21 @@ class LabelStore:
                 "cases": session.scalar(select(func.count(Case.id))) or 0,
                 "labels": session.scalar(select(func.count(Label.id))) or 0,
             }
+
+    def stats(self) -> dict[str, Any]:
+        """Counts by label, category and reviewer, usable cases, and disagreements."""
+        examples = self.training_examples()
+        with self.session() as session:
+            by = {
+                column.key: dict(
+                    session.execute(select(column, func.count()).group_by(column)).tuples().all()
+                )
+                for column in (Label.label, Label.category, Label.reviewer)
+            }
+        return {
+            **self.counts(),
+            "usable_cases": len(examples),
+            "sexist_cases": sum(e.sexist == 1 for e in examples),
+            "disagreements": len(self.disagreements()),
+            "labels_by": {k: {str(n): c for n, c in v.items()} for k, v in by.items()},
+        }

@@ -271,6 +271,12 @@ def _check_texts(state: ServiceState, texts: list[str], ids: list[str]) -> None:
 
 
 def _load_model(settings: ServiceSettings) -> Flagger:
+    if settings.registry is not None and settings.model is None:
+        from flagger.registry import Registry
+
+        settings = settings.model_copy(
+            update={"model": Registry(settings.registry).promoted_path()}
+        )
     return Flagger.load(
         settings.model,
         backend=settings.backend,

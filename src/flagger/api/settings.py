@@ -16,6 +16,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FLAGGER_", frozen=True)
 
     model: Path | None = Field(default=None, description="model directory (default: shipped)")
+    registry: Path | None = Field(
+        default=None, description="serve the registry's promoted version (overrides model)"
+    )
     backend: BackendName = "auto"
     threads: int | None = Field(default=None, ge=1)
     api_keys: str = Field(
