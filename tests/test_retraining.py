@@ -227,3 +227,14 @@ def test_sigkill_during_import_and_retraining_loses_nothing(
     assert after.state.promoted == "tiny@0.0.1" and list(after.state.versions) == ["tiny@0.0.1"]
     after.promoted_path()  # still verifies
     assert LabelStore(db).counts()["cases"] == 3000
+
+
+def test_store_schema_comes_from_migrations(tmp_path: Path) -> None:
+    from sqlalchemy import inspect
+
+    store = LabelStore(f"sqlite:///{tmp_path / 'm.db'}")
+    tables = set(inspect(store.engine).get_table_names())
+    assert {"cases", "labels", "alembic_version"} <= tables
+    LabelStore(f"sqlite:///{tmp_path / 'm.db'}")  # opening again is a no-op upgrade
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

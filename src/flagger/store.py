@@ -1,8 +1,9 @@
 """The label store: reviewers' decisions on messages, kept durably for retraining.
 
 SQLAlchemy over a SQLite file by default (WAL mode, so the review API can write while a
-retraining job reads) or any database URL SQLAlchemy supports. Labels are append-only: a new
-decision on a message adds a row, and history is never rewritten.
+retraining job reads) or any database URL SQLAlchemy supports (e.g. ``postgresql://...`` with a
+driver installed). The schema is created and upgraded by Alembic migrations on open. Labels
+are append-only: a new decision on a message adds a row, and history is never rewritten.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -109,6 +111,18 @@ def _sqlite_pragmas(connection: Any, _: object) -> None:
     cursor.close()
 
 
+def migrate(engine: Engine) -> None:
+    """Bring the database's schema to the newest Alembic revision (a no-op when it is)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
 class LabelStore:
     """Reviewers' labels in a database; every write is one transaction."""
 
@@ -117,7 +131,7 @@ class LabelStore:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        migrate(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
