@@ -66,6 +66,30 @@ async def drive(base: str, texts: list[str], clients: int, seconds: float) -> di
     return out
 
 
+def _batching(metrics: str) -> dict[str, float]:
+    """Mean messages per forward pass and mean queue wait, from the server's own metrics."""
+    values = {}
+    for line in metrics.splitlines():
+        name, _, value = line.partition(" ")
+        if name in {
+            "flagger_batch_messages_sum",
+            "flagger_batch_messages_count",
+            "flagger_queue_wait_seconds_sum",
+            "flagger_queue_wait_seconds_count",
+            'flagger_request_seconds_sum{route="/v1/classify"}',
+            'flagger_request_seconds_count{route="/v1/classify"}',
+        }:
+            values[name] = float(value)
+    batches = values.get("flagger_batch_messages_count", 0) or 1
+    waits = values.get("flagger_queue_wait_seconds_count", 0) or 1
+    return {
+        "mean_batch_messages": round(values.get("flagger_batch_messages_sum", 0) / batches, 1),
+        "mean_queue_wait_ms": round(
+            1000 * values.get("flagger_queue_wait_seconds_sum", 0) / waits, 1
+        ),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="CSV with a text column")
@@ -110,6 +134,7 @@ def main() -> None:
         else:
             raise SystemExit("the server did not become ready in 120 s")
         out = asyncio.run(drive(base, posts(args.data, 4000), args.clients, args.seconds))
+        batching = _batching(httpx.get(f"{base}/metrics", timeout=10).text)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -123,6 +148,7 @@ def main() -> None:
         "p50_ms": round(float(np.percentile(latency, 50)), 1),
         "p95_ms": round(float(np.percentile(latency, 95)), 1),
         "p99_ms": round(float(np.percentile(latency, 99)), 1),
+        **batching,
     }
     print(json.dumps(result))
 
