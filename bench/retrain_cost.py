@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--labels", type=int, default=1000, help="org labels to stand in")
     parser.add_argument("--quick", action="store_true", help="time flagger retrain --quick")
     parser.add_argument("--full", action="store_true", help="time a full flagger retrain")
-    parser.add_argument("--config", type=Path, default=ROOT / "training" / "edos.json")
+    parser.add_argument("--config", type=Path, default=ROOT / "training" / "retrain.json")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:

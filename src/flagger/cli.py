@@ -704,12 +704,13 @@ def retrain(
 ) -> None:
     """Train a candidate on base data + stored labels; measure it; add it to the registry."""
     from flagger.training.config import TrainingConfig
+    from flagger.training.retrain import RETRAIN_EPOCHS
     from flagger.training.retrain import retrain as run_retrain
 
     recipe = (
         TrainingConfig.from_file(config, num_threads=threads)
         if config
-        else TrainingConfig(num_threads=threads)
+        else TrainingConfig(epochs=RETRAIN_EPOCHS, num_threads=threads)
     )
     result = run_retrain(
         registry,

@@ -29,6 +29,9 @@ from flagger.training.trainer import train
 logger = logging.getLogger(__name__)
 
 QUICK_STEPS = 120
+# The shipped recipe with 3 epochs instead of 4: 27 minutes instead of 36 on 2 cores for dev
+# Task A 0.7950 against 0.7968 (training/README.md), so a retrain fits in half an hour.
+RETRAIN_EPOCHS = 3.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def retrain(
     disagreements = store.disagreements()
     if disagreements:
         logger.warning("%d cases where reviewers disagree were left out", len(disagreements))
-    config = config or TrainingConfig()
+    config = config or TrainingConfig(epochs=RETRAIN_EPOCHS)
     if quick:
         config = dataclasses.replace(config, max_steps=QUICK_STEPS, evals_per_epoch=1)
     version = version or next_version(registry, name)
