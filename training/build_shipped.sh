@@ -13,4 +13,5 @@ make dev >/dev/null
     --config training/edos.json --version 1.1.0
 .venv/bin/flagger calibrate "$out" --data "$data" --split dev --suite training/behaviour \
     --steps training/hard_case_steps.json
+.venv/bin/flagger export-onnx "$out" --data "$data" --split dev
 .venv/bin/flagger evaluate --data "$data" --split dev --suite training/behaviour --model "$out"
