@@ -40,7 +40,7 @@ def pick_for_review(rows: Iterable[Row], labelled: set[str], n: int) -> list[Row
 
     candidates.sort(key=margin)
     authors = {row.get("author") for row in candidates}
-    categories = {row.get("category") for row in candidates}
+    categories = {row.get("category") for row in candidates} - {None}
     author_cap = max(1, math.ceil(n / max(1, len(authors))))
     category_cap = max(1, math.ceil(n / max(1, len(categories))))
     chosen: list[Row] = []
