@@ -178,15 +178,10 @@ class LabelStore:
 
     def latest_labels(self) -> dict[str, tuple[Case, dict[str, Label]]]:
         """Per case (by message id), each reviewer's latest label."""
-        found: dict[str, tuple[Case, dict[str, Label]]] = {}
-        with self.session() as session:
-            rows = session.execute(
-                select(Case, Label).join(Label, Label.case_id == Case.id).order_by(Label.id)
-            )
-            for case, label in rows:
-                _, by_reviewer = found.setdefault(case.message_id, (case, {}))
-                by_reviewer[label.reviewer] = label  # ordered by id: the latest wins
-        return found
+        return {
+            message_id: (case, {label.reviewer: label for label in labels})  # oldest first
+            for message_id, (case, labels) in self.all_labels().items()
+        }
 
     def all_labels(self) -> dict[str, tuple[Case, list[Label]]]:
         """Per case (by message id), every label ever given, oldest first."""
