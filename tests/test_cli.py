@@ -193,7 +193,9 @@ def test_scan_writes_csv_and_an_html_report_of_several_inputs(
     second.write_text("id,text,who\nb1,the team meets,bob\nb2,women are weak,ann\n")
     out, html = tmp_path / "v.csv", tmp_path / "r" / "report.html"
     args = ["scan", str(first), str(second), "-o", str(out), "--model", str(tiny_model)]
-    args += ["--threshold", "0.0", "--author-field", "who", "--report", str(html)]
+    # No spans: a <mark> inside "<script>" would split its escaped form, and this test is
+    # about escaping and several inputs (spans in the report are tested in test_report).
+    args += ["--threshold", "0.0", "--author-field", "who", "--report", str(html), "--no-explain"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["a1", "b1", "b2"]
