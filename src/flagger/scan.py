@@ -77,10 +77,7 @@ class RecordSource:
             InputFileError: for a missing, unreadable or unsupported input.
         """
         for path in self.paths:
-            next(iter(RecordSource((path,), *self._fields())), None)
-
-    def _fields(self) -> tuple[str, str, str | None, str | None, str | None]:
-        return self.text_field, self.id_field, self.author_field, self.time_field, self.fmt
+            next(iter(replace(self, paths=(path,), skip=0)), None)
 
 
 def batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from flagger.behaviour import load_suite, suite_report
 from flagger.data import Example, load_examples, select_split
+from flagger.labels import CATEGORIES, VECTORS
 from flagger.metrics import task_a_f1
 from flagger.model import Flagger
 from flagger.registry import Evaluation, Registry
@@ -45,23 +46,21 @@ def ensure_frozen_set(
         partial = frozen.with_suffix(".tmp")
         with partial.open("w", encoding="utf-8") as handle:
             for example in [*dev, *org]:
-                handle.write(json.dumps(_row(example), ensure_ascii=False) + "\n")
+                handle.write(json.dumps({**edos_row(example), "split": "dev"}) + "\n")
         ids_file.write_text(json.dumps(sorted(e.id for e in org)))
         partial.replace(frozen)
     examples = load_examples(frozen)
     return examples, set(json.loads(ids_file.read_text()))
 
 
-def _row(example: Example) -> dict[str, object]:
-    from flagger.labels import CATEGORIES, VECTORS
-
+def edos_row(example: Example) -> dict[str, str]:
+    """An example as a row in the EDOS file layout (what ``load_examples`` reads back)."""
     return {
-        "id": example.id,
+        "rewire_id": example.id,
         "text": example.text,
         "label_sexist": "sexist" if example.sexist else "not sexist",
         "label_category": CATEGORIES[example.category] if example.category is not None else "none",
         "label_vector": VECTORS[example.vector] if example.vector is not None else "none",
-        "split": "dev",
     }
 
 

@@ -19,10 +19,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flagger.labels import CATEGORIES, VECTORS
 from flagger.registry import Registry, Version
 from flagger.store import LabelStore
-from flagger.training.candidate import ensure_frozen_set, evaluate_candidate, frozen_sha256
+from flagger.training.candidate import (
+    edos_row,
+    ensure_frozen_set,
+    evaluate_candidate,
+    frozen_sha256,
+)
 from flagger.training.config import TrainingConfig
 from flagger.training.trainer import train
 
@@ -88,18 +92,10 @@ def retrain(
     work.mkdir(parents=True)
     org_file = work.parent / f"{name}-{version}.org.csv"
     with org_file.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["rewire_id", "text", "label_sexist", "label_category", "label_vector"])
+        writer = csv.DictWriter(handle, fieldnames=list(edos_row(org[0]) if org else ["text"]))
+        writer.writeheader()
         for example in org:
-            row = [
-                example.id,
-                example.text,
-                "sexist" if example.sexist else "not sexist",
-                CATEGORIES[example.category] if example.category is not None else "none",
-                VECTORS[example.vector] if example.vector is not None else "none",
-            ]
-            for _ in range(max(1, org_weight)):
-                writer.writerow(row)
+            writer.writerows([edos_row(example)] * max(1, org_weight))
     try:
         result = train(
             base_data,
