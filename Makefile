@@ -8,7 +8,7 @@ PIP := $(PY) -m pip --disable-pip-version-check --quiet
 MODEL ?= models/flagger-edos
 DEMO_OUT ?= examples/out
 
-.PHONY: install dev browser demo test lint format clean
+.PHONY: install dev browser wrk demo test lint format clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,12 @@ browser:
 		{ apt-get install -y -qq chromium >/dev/null 2>&1 || \
 		  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; }; } || \
 		echo "chromium not installed: the HTML report render test will be skipped"
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		{ apt-get install -y -qq wrk >/dev/null 2>&1 || \
+		  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }; } || \
+		echo "wrk not installed: bench/api_load.py will use httpx clients"
 
 test: dev browser
 	$(PY) -m pytest

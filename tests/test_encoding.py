@@ -70,3 +70,19 @@ def test_token_budget_bounds_every_batch(lengths: list[int], size: int, budget: 
         assert 1 <= len(batch) <= size
         # A single sequence may exceed the budget on its own; a larger batch never does.
         assert len(batch) == 1 or len(batch) * max(lengths[i] for i in batch) <= budget
+
+
+@given(st.lists(st.integers(1, 128), max_size=200), st.integers(0, 64))
+def test_padding_tolerance_bounds_padding_growth(lengths: list[int], tolerance: int) -> None:
+    batches = length_bucketed_batches(lengths, 256, None, padding_tolerance=tolerance)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        members = sorted(lengths[i] for i in batch)
+        # each member raised the batch's padding by at most the tolerance when it joined
+        assert all(k * (members[k] - members[k - 1]) <= tolerance for k in range(1, len(members)))
+
+
+def test_padding_tolerance_splits_a_mixed_batch() -> None:
+    lengths = [10, 10, 10, 40]
+    assert length_bucketed_batches(lengths, 8, padding_tolerance=16) == [[0, 1, 2], [3]]
+    assert length_bucketed_batches(lengths, 8, padding_tolerance=1000) == [[0, 1, 2, 3]]

@@ -137,6 +137,7 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(exc)
                 continue
+            self._metrics.batch_seconds.observe(time.monotonic() - started)
             offset = 0
             for job in jobs:
                 part = results[offset : offset + len(job.texts)]

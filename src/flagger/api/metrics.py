@@ -32,6 +32,12 @@ class ServiceMetrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
             registry=self.registry,
         )
+        self.batch_seconds = Histogram(
+            "flagger_batch_seconds",
+            "Time to score one shared batch",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "flagger_queue_messages", "Messages waiting to be scored", registry=self.registry
         )
