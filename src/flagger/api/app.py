@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +45,11 @@ from flagger.results import ScoreResult
 from flagger.store import Feedback, LabelStore
 
 logger = logging.getLogger("flagger.api")
+
+# The event loop and the scoring thread share the GIL; handing it over after 1 ms instead of
+# Python's 5 ms lets a finished forward pass or a waiting socket write go on sooner (about 7%
+# more requests per second under load, bench/api_load.py).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def _error(status: int, code: str, message: str, **details: Any) -> HTTPException:
@@ -293,12 +299,16 @@ def create_app(settings: ServiceSettings | None = None, flagger: Flagger | None 
         state.flagger = flagger or await state.batcher.run(lambda: _load_model(settings))
         await state.batcher.run(lambda: state.model().score(["warm-up message"], explain=True))
         _settle_heap()
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         state.ready = True
         logger.info("ready: %s", state.model().version)
         yield
         state.ready = False
         await state.batcher.stop()
         state.audit.close()
+        sys.setswitchinterval(switch_interval)
+        gc.unfreeze()
 
     app = FastAPI(
         title="flagger review API",

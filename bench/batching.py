@@ -1,0 +1,77 @@
+"""How much padding a batch should tolerate: model-only speed by batch size and tolerance.
+
+Tokenises EDOS posts once, then runs only the network (the model's own backend, int8 ONNX by
+default) over them in chunks of ``--chunks`` messages (16 is what the review API gathers under
+load, 2048 what a scan reads at once). Each chunk is split by ``length_bucketed_batches`` with
+each ``--tolerances`` value ("none" = only the batch-size and token limits). Best of
+``--repeats`` runs, messages per second.
+
+    .venv/bin/python bench/batching.py --data ../shared/data/edos/edos_train_dev.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+from flagger import Flagger
+from flagger.encoding import length_bucketed_batches, pad_batch
+
+NO_LIMIT = sys.maxsize
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="CSV with a text column")
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--chunks", type=int, nargs="+", default=[16, 2048])
+    parser.add_argument("--tolerances", nargs="+", default=["none", "0", "8", "16", "32", "64"])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    flagger = Flagger.load()
+    with args.data.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(handle)
+        texts = [row["text"] for _, row in zip(range(args.messages), rows, strict=False)]
+    window = flagger.info.max_length
+    ids = [e.ids[:window] for e in flagger.tokenizer.encode_batch(texts)]
+
+    def run(chunk: int, tolerance: int) -> tuple[float, int]:
+        calls, started = 0, time.perf_counter()
+        for start in range(0, len(ids), chunk):
+            part = ids[start : start + chunk]
+            lengths = [len(p) for p in part]
+            for batch in length_bucketed_batches(
+                lengths, flagger.batch_size, flagger.max_tokens, padding_tolerance=tolerance
+            ):
+                flagger.backend(*pad_batch([part[i] for i in batch], flagger.pad_id))
+                calls += 1
+        return len(ids) / (time.perf_counter() - started), calls
+
+    run(64, 16)  # warm up
+    for chunk in args.chunks:
+        for name in args.tolerances:
+            tolerance = NO_LIMIT if name == "none" else int(name)
+            rates = []
+            for _ in range(args.repeats):
+                rate, calls = run(chunk, tolerance)
+                rates.append(rate)
+            print(
+                json.dumps(
+                    {
+                        "chunk": chunk,
+                        "tolerance": name,
+                        "forward_passes": calls,
+                        "msgs_per_s": round(max(rates), 1),
+                    }
+                ),
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
