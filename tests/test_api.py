@@ -189,3 +189,21 @@ def test_no_message_text_in_any_log(
         assert "Zyxwvut" not in record.getMessage()
     audit = (tmp_path / "audit.jsonl").read_text()
     assert "Zyxwvut" not in audit and '"action": "label"' in audit
+
+
+def test_request_ids_reach_the_caller_the_log_and_the_audit(
+    client: TestClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="flagger.api"):
+        given = classify(client, ["hello team"], headers={**CLASSIFY, "X-Request-ID": "case-42"})
+        made = classify(client, ["hello team"])
+        refused = classify(client, ["hello team"], headers={"Authorization": "Bearer nope"})
+    assert given.headers["x-request-id"] == "case-42"
+    assert made.headers["x-request-id"] and made.headers["x-request-id"] != "case-42"
+    assert refused.status_code == 401 and refused.headers["x-request-id"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("request_id=")]
+    assert any("request_id=case-42" in line and "status=200" in line for line in lines)
+    assert any("status=401" in line and "key=-" in line for line in lines)
+    assert any("key=key1" in line and "messages=1" in line for line in lines)
+    audit = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert "case-42" in {entry["request_id"] for entry in audit}
