@@ -31,9 +31,10 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, nargs="+", default=[16, 2048])
     parser.add_argument("--tolerances", nargs="+", default=["none", "0", "8", "16", "32", "64"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", type=Path, default=None, help="model directory (shipped)")
     args = parser.parse_args()
 
-    flagger = Flagger.load()
+    flagger = Flagger.load(args.model)
     with args.data.open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle)
         texts = [row["text"] for _, row in zip(range(args.messages), rows, strict=False)]
