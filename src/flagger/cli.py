@@ -497,11 +497,21 @@ def export_onnx(
     ] = "dev",
     text_field: TextFieldOption = "text",
     threads: ThreadsOption = None,
+    max_f1_loss: Annotated[
+        float, typer.Option(help="Largest Task A macro-F1 drop allowed (experiments only).")
+    ] = 0.005,
 ) -> None:
     """Export to ONNX int8 and keep it only if Task A macro-F1 drops by at most 0.005."""
     from flagger.training.export import export_onnx as run_export
 
-    record = run_export(model_dir, data, split=split, text_field=text_field, num_threads=threads)
+    record = run_export(
+        model_dir,
+        data,
+        split=split,
+        text_field=text_field,
+        num_threads=threads,
+        max_f1_loss=max_f1_loss,
+    )
     typer.echo(
         f"{model_dir}/{record.file}: macro-F1 {record.macro_f1_onnx:.4f} "
         f"(PyTorch {record.macro_f1_torch:.4f}), same verdict on {record.agreement:.2%}"

@@ -47,8 +47,7 @@ from flagger.store import Feedback, LabelStore
 logger = logging.getLogger("flagger.api")
 
 # The event loop and the scoring thread share the GIL; handing it over after 1 ms instead of
-# Python's 5 ms lets a finished forward pass or a waiting socket write go on sooner (about 7%
-# more requests per second under load, bench/api_load.py).
+# Python's 5 ms lets a finished forward pass or a waiting socket write go on sooner.
 GIL_SWITCH_INTERVAL_S = 0.001
 
 
@@ -107,7 +106,7 @@ def requires(role: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting callers whose key has ``role`` (or a higher one)."""
 
     async def check(request: Request) -> Principal:
-        state: ServiceState = request.app.state.service
+        state = await _state(request)
         if state.settings.insecure_no_auth:
             principal = Principal("anonymous", "admin")
         else:
@@ -242,7 +241,7 @@ def _settle_heap() -> None:
     """Move what is loaded so far out of the garbage collector's sight.
 
     A loaded model leaves hundreds of thousands of long-lived objects; without this, each full
-    collection walks all of them while requests wait (it doubled p99 latency under load).
+    collection walks all of them while requests wait, which shows in the tail latency.
     """
     gc.collect()
     gc.freeze()

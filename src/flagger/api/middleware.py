@@ -29,17 +29,18 @@ class BodyLimit:
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.problem = {
+            "code": "body_too_large",
+            "message": f"request body is over the limit of {max_bytes} bytes",
+            "limit": "max_body_bytes",
+            "max": max_bytes,
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        problem = {
-            "code": "body_too_large",
-            "message": f"request body is over the limit of {self.max_bytes} bytes",
-            "limit": "max_body_bytes",
-            "max": self.max_bytes,
-        }
+        problem = self.problem
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = JSONResponse({"detail": problem}, status_code=413)

@@ -53,6 +53,9 @@ def ensure_frozen_set(
     return examples, set(json.loads(ids_file.read_text()))
 
 
+EDOS_COLUMNS = ["rewire_id", "text", "label_sexist", "label_category", "label_vector"]
+
+
 def edos_row(example: Example) -> dict[str, str]:
     """An example as a row in the EDOS file layout (what ``load_examples`` reads back)."""
     return {

@@ -22,6 +22,7 @@ from pathlib import Path
 from flagger.registry import Registry, Version
 from flagger.store import LabelStore
 from flagger.training.candidate import (
+    EDOS_COLUMNS,
     edos_row,
     ensure_frozen_set,
     evaluate_candidate,
@@ -92,7 +93,7 @@ def retrain(
     work.mkdir(parents=True)
     org_file = work.parent / f"{name}-{version}.org.csv"
     with org_file.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(edos_row(org[0]) if org else ["text"]))
+        writer = csv.DictWriter(handle, fieldnames=EDOS_COLUMNS)
         writer.writeheader()
         for example in org:
             writer.writerows([edos_row(example)] * max(1, org_weight))
