@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
 from flagger.labels import CATEGORIES, VECTOR_TO_CATEGORY, VECTORS
@@ -64,6 +65,7 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         intermediate_size=64,
         max_position_embeddings=64,
     )
+    torch.manual_seed(0)  # the same tiny encoder in every run
     BertModel(config).save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
     return directory

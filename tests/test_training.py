@@ -119,8 +119,10 @@ def test_soup_averages_models_from_one_base(
     info = read_info(result.model_dir)
     assert info.version == "9.9.9" and "greedy soup" in info.metrics["selected"]
     assert info.training["soup"]["kept"][0] in {str(d) for d in dirs}
-    best_single = max(read_info(d).metrics["dev_fp32"]["selection"] for d in dirs)
-    assert info.metrics["dev_fp32"]["selection"] >= best_single - 1e-9
+    # each ingredient as the soup measured it (the saved weights, on the same dev split)
+    scores = info.training["soup"]["scores"]
+    assert set(scores) == {str(d) for d in dirs}
+    assert info.metrics["dev_fp32"]["selection"] >= max(scores.values()) - 1e-9
     with pytest.raises(ConfigError, match="at least two"):
         make_soup(dirs[:1], edos_csv, tmp_path / "one")
     # Fixed weights: a straight interpolation of the two, 3:1.

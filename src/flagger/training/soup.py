@@ -117,7 +117,11 @@ def make_soup(
         Path(out_dir),
         version,
         f"greedy soup of {len(kept)} of {len(models)} models",
-        {"kept": kept, "tried": [str(m.path) for _, m in scored]},
+        {
+            "kept": kept,
+            "tried": [str(m.path) for _, m in scored],
+            "scores": {str(m.path): round(score, 4) for score, m in scored},
+        },
         started,
     )
 
