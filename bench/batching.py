@@ -1,9 +1,10 @@
 """How much padding a batch should tolerate: model-only speed by batch size and tolerance.
 
 Tokenises EDOS posts once, then runs only the network (the model's own backend, int8 ONNX by
-default) over them in chunks of ``--chunks`` messages (16 is what the review API gathers under
-load, 2048 what a scan reads at once). Each chunk is split by ``length_bucketed_batches`` with
-each ``--tolerances`` value ("none" = only the batch-size and token limits). Best of
+default, with its passes spread over the cores as ``Flagger`` does) over them in chunks of
+``--chunks`` messages (16 is what the review API gathers under
+load, 2048 what a scan reads at once). Each chunk is split by ``plan_passes`` with each
+``--tolerances`` value ("none" = only the batch-size and token limits). Best of
 ``--repeats`` runs, messages per second.
 
     .venv/bin/python bench/batching.py --data ../shared/data/edos/edos_train_dev.csv
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from flagger import Flagger
-from flagger.encoding import length_bucketed_batches, pad_batch
+from flagger.passes import plan_passes
 
 NO_LIMIT = sys.maxsize
 
@@ -43,14 +44,15 @@ def main() -> None:
 
     def run(chunk: int, tolerance: int) -> tuple[float, int]:
         calls, started = 0, time.perf_counter()
+        runner = flagger.run_passes
         for start in range(0, len(ids), chunk):
             part = ids[start : start + chunk]
             lengths = [len(p) for p in part]
-            for batch in length_bucketed_batches(
-                lengths, flagger.batch_size, flagger.max_tokens, padding_tolerance=tolerance
-            ):
-                flagger.backend(*pad_batch([part[i] for i in batch], flagger.pad_id))
-                calls += 1
+            plan = plan_passes(
+                lengths, runner.batch_size, runner.max_tokens, runner.workers, tolerance
+            )
+            calls += len(plan)
+            runner(part, padding_tolerance=tolerance)
         return len(ids) / (time.perf_counter() - started), calls
 
     run(64, 16)  # warm up

@@ -40,6 +40,7 @@ class Backend(Protocol):
     """Runs the network on one padded batch."""
 
     name: str
+    concurrent_calls: int  # how many batches may run at once, each from its own thread
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> HeadScores: ...
 
@@ -54,6 +55,7 @@ class TorchBackend:
     """The network in PyTorch, float32, on the CPU."""
 
     name = "torch"
+    concurrent_calls = 1  # one batch at a time, on ``num_threads`` intra-op threads
 
     def __init__(self, network: MultiTaskClassifier, num_threads: int) -> None:
         import torch
@@ -74,15 +76,21 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    """The exported network in ONNX Runtime, with its thread count set explicitly."""
+    """The exported network in ONNX Runtime: ``num_threads`` single-threaded calls at once.
+
+    An ONNX Runtime session may be run from several threads at the same time. Each call runs on
+    its caller's thread only, so ``PassRunner`` gives the cores whole batches rather than
+    splitting every matrix product between them.
+    """
 
     name = "onnx"
 
     def __init__(self, path: Path, num_threads: int) -> None:
         import onnxruntime as ort
 
+        self.concurrent_calls = num_threads
         options = ort.SessionOptions()
-        options.intra_op_num_threads = num_threads
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: its warnings are about graph internals

@@ -131,7 +131,7 @@ def encode_windows(
 # Padding tokens a batch may gain from one more member before a new batch is cheaper: measured
 # on 2 CPU cores with the int8 model, where a forward pass costs about as much as 10 tokens
 # (bench/batching.py).
-PADDING_TOLERANCE = 16
+PADDING_TOLERANCE = 8
 
 
 def length_bucketed_batches(

@@ -1,8 +1,8 @@
 """``Flagger``: the front door. Load a model directory and score messages.
 
 Texts longer than the model window are split into overlapping windows; a message takes the
-scores of its most severe window. Windows are scored in length-bucketed batches on a thread
-count that is set explicitly, so throughput does not depend on the caller's environment.
+scores of its most severe window. Windows are scored in length-bucketed passes (``passes``) on a
+thread count that is set explicitly, so throughput does not depend on the caller's environment.
 
 The network runs on a ``Backend``: ONNX Runtime int8 when the model directory carries a measured
 export, PyTorch otherwise (``backend="torch"`` forces it; training always uses it).
@@ -25,20 +25,13 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from flagger.backends import Backend, BackendName, TorchBackend, load_backend
-from flagger.encoding import (
-    Window,
-    as_tokenizer,
-    encode_windows,
-    length_bucketed_batches,
-    load_tokenizer,
-    pad_batch,
-    special_tokens,
-)
+from flagger.encoding import Window, as_tokenizer, encode_windows, load_tokenizer, special_tokens
 from flagger.errors import ConfigError
 from flagger.explain import Explanation, Range, SpanSearch, find_spans
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.model_dir import ModelInfo, check_model_dir, default_model_dir
 from flagger.normalize import Normalized, normalize
+from flagger.passes import PassRunner
 from flagger.results import ScoreResult, ThresholdRef
 from flagger.thresholds import resolve_threshold
 
@@ -95,6 +88,9 @@ class Flagger:
         # Spans should take a message clearly out of the flagged zone, not just under the line.
         self.span_search = span_search or SpanSearch(margin=info.uncertainty_band)
         self.num_threads = num_threads or default_threads()
+        self.run_passes = PassRunner(
+            backend, self.pad_id, batch_size=batch_size, max_tokens=max_tokens
+        )
 
     @classmethod
     def load(
@@ -185,18 +181,8 @@ class Flagger:
             self.info.max_length,
             self.info.window_stride,
         )
-        logit = np.zeros(len(windows), dtype=np.float32)
-        category = np.zeros((len(windows), len(CATEGORIES)), dtype=np.float32)
-        vector = np.zeros((len(windows), len(VECTORS)), dtype=np.float32)
-        lengths = [len(w.input_ids) for w in windows]
-        for batch in length_bucketed_batches(lengths, self.batch_size, self.max_tokens):
-            input_ids, attention_mask = pad_batch(
-                [windows[i].input_ids for i in batch], self.pad_id
-            )
-            heads = self.backend(input_ids, attention_mask)
-            logit[batch] = heads.sexist_logit
-            category[batch] = heads.category
-            vector[batch] = heads.vector
+        heads = self.run_passes([w.input_ids for w in windows])
+        logit, category, vector = heads.sexist_logit, heads.category, heads.vector
         owner = np.array([w.text_index for w in windows], dtype=np.int64)
         # Most severe window per text: sort by (text, score) and take each text's last row.
         # Calibration is monotone, so the most severe window is the one with the largest logit.
