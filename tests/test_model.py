@@ -45,6 +45,33 @@ def test_scores_do_not_depend_on_batch_company(flagger: Flagger) -> None:
     assert alone == pytest.approx(together, abs=1e-5)
 
 
+def test_prepared_requests_joined_score_as_the_texts_do(flagger: Flagger) -> None:
+    from flagger.model import Prepared
+
+    first, second = ["women are weak", "w0m3n are w e a k"], ["the team meets at six " * 9]
+    joined = Prepared.join([flagger.prepare(first), flagger.prepare(second)])
+    assert joined.texts == first + second
+    assert sorted({w.text_index for w in joined.windows}) == [0, 1, 2]
+    direct = flagger.score(first + second, explain=False)
+    assert [r.score for r in flagger.score(joined, explain=False)] == pytest.approx(
+        [r.score for r in direct], abs=1e-6
+    )
+
+
+def test_another_models_preparation_is_redone(flagger: Flagger, tiny_model: Path) -> None:
+    from flagger.model import Prepared
+
+    other = Flagger.load(tiny_model, num_threads=1)  # its own tokenizer object
+    prepared = other.prepare(["women are weak"])
+    assert flagger.score(prepared)[0].score == pytest.approx(
+        flagger.score(["women are weak"])[0].score, abs=1e-6
+    )
+    with pytest.raises(ConfigError, match="same model"):
+        Prepared.join([prepared, flagger.prepare(["hi"])])
+    with pytest.raises(ConfigError):
+        Prepared.join([])
+
+
 def test_long_text_takes_its_most_severe_window(flagger: Flagger) -> None:
     # max_length 24 -> 22 body tokens; this text is far longer and must be windowed, not cut.
     neutral = "the team meets at six tomorrow thanks for the report " * 4

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,36 @@ class Probabilities:
     vector: np.ndarray  # (n, len(VECTORS))
     windows: np.ndarray  # (n,) number of windows per message
     focus: list[tuple[int, int]]  # character range of the most severe window
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Texts made ready for the network by ``Flagger.prepare``."""
+
+    texts: list[str]
+    normalized: list[Normalized] | None
+    windows: list[Window]
+    preparation: tuple[int, int, int, bool]  # see Flagger._preparation
+
+    @classmethod
+    def join(cls, parts: Sequence[Prepared]) -> Prepared:
+        """Several preparations by one model as one, texts in order.
+
+        Raises:
+            ConfigError: if there are none, or they were prepared by models that tokenise
+                differently.
+        """
+        if not parts or len({part.preparation for part in parts}) > 1:
+            raise ConfigError("can only join one or more texts prepared by the same model")
+        texts: list[str] = []
+        windows: list[Window] = []
+        for part in parts:
+            windows += [replace(w, text_index=w.text_index + len(texts)) for w in part.windows]
+            texts += part.texts
+        normalized = None
+        if parts[0].normalized is not None:  # the same model normalises all or none
+            normalized = [m for part in parts for m in part.normalized or []]
+        return cls(texts, normalized, windows, parts[0].preparation)
 
 
 def default_threads() -> int:
@@ -171,9 +201,13 @@ class Flagger:
         """``name@version`` of the loaded model, written next to every verdict."""
         return f"{self.info.name}@{self.info.version}"
 
-    def probabilities(self, texts: Sequence[str]) -> Probabilities:
-        """Run the heads over every window of every text; keep each text's most severe window."""
-        n = len(texts)
+    def prepare(self, texts: Sequence[str]) -> Prepared:
+        """Normalise, tokenise and window texts: the work before the network, done ahead.
+
+        A server prepares each request as it arrives, while the previous batch is on the
+        network, and scores the joined requests later (``Prepared.join``).
+        """
+        texts = list(texts)
         normalized = [normalize(t) for t in texts] if self.info.normalize else None
         windows = encode_windows(
             self.tokenizer,
@@ -181,6 +215,24 @@ class Flagger:
             self.info.max_length,
             self.info.window_stride,
         )
+        return Prepared(texts, normalized, windows, self._preparation)
+
+    @property
+    def _preparation(self) -> tuple[int, int, int, bool]:
+        """What a preparation depends on; another model's must be redone."""
+        info = self.info
+        return id(self.tokenizer), info.max_length, info.window_stride, info.normalize
+
+    def _prepared(self, texts: Sequence[str] | Prepared) -> Prepared:
+        if isinstance(texts, Prepared) and texts.preparation == self._preparation:
+            return texts
+        return self.prepare(texts.texts if isinstance(texts, Prepared) else texts)
+
+    def probabilities(self, texts: Sequence[str] | Prepared) -> Probabilities:
+        """Run the heads over every window of every text; keep each text's most severe window."""
+        prepared = self._prepared(texts)
+        texts, normalized, windows = prepared.texts, prepared.normalized, prepared.windows
+        n = len(texts)
         heads = self.run_passes([w.input_ids for w in windows])
         logit, category, vector = heads.sexist_logit, heads.category, heads.vector
         owner = np.array([w.text_index for w in windows], dtype=np.int64)
@@ -216,7 +268,7 @@ class Flagger:
 
     def score(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | Prepared,
         threshold: str | float | None = None,
         *,
         explain: bool = True,
@@ -225,7 +277,7 @@ class Flagger:
         """Score messages.
 
         Args:
-            texts: the messages, any length.
+            texts: the messages, any length, or the same made ready by ``prepare``.
             threshold: an operating point's name (``default``, ``review``, ``alert``) or a number;
                 flag when ``score >= threshold``. The default operating point when ``None``.
             explain: find the spans that drive each flagged message's score.
@@ -242,9 +294,11 @@ class Flagger:
         band = self.info.uncertainty_band if uncertainty_band is None else uncertainty_band
         if isinstance(texts, str):
             texts = [texts]
+        prepared = self._prepared(texts)
+        texts = prepared.texts
         if not texts:
             return []
-        probs = self.probabilities(texts)
+        probs = self.probabilities(prepared)
         flagged = np.flatnonzero(probs.sexist >= ref.value).tolist()
         explanations: dict[int, Explanation] = {}
         if explain and flagged:

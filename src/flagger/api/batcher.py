@@ -1,9 +1,12 @@
 """Micro-batching: concurrent requests share forward passes, behind a bounded queue.
 
-Requests wait at most ``max_wait_s`` for company; a batch takes up to ``max_messages`` messages
-of requests that ask for the same threshold and explanation setting. When the queue holds
-``queue_max_messages`` the next request is refused (``QueueFullError`` -> 503), so memory is bounded
-however many callers there are. Scoring runs in one worker thread, off the event loop.
+Each request is first prepared (normalised and tokenised) on a thread of its own, so that work
+overlaps the batch on the network instead of delaying the next one. Prepared requests wait at
+most ``max_wait_s`` for company; a batch takes up to ``max_messages`` messages of requests that
+ask for the same threshold and explanation setting. When the queue (messages being prepared or
+waiting) holds ``queue_max_messages`` the next request is refused (``QueueFullError`` -> 503), so
+memory is bounded however many callers there are. Scoring runs in one worker thread, off the
+event loop.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from flagger.api.metrics import ServiceMetrics
-from flagger.model import Flagger
+from flagger.model import Flagger, Prepared
 from flagger.results import ScoreResult
 
 
@@ -28,7 +31,7 @@ class QueueFullError(Exception):
 
 @dataclass
 class _Job:
-    texts: list[str]
+    prepared: Prepared
     key: tuple[Any, bool]  # (threshold, explain): jobs share a pass only when these agree
     future: asyncio.Future[list[ScoreResult]]
     enqueued: float = field(default_factory=time.monotonic)
@@ -51,9 +54,11 @@ class MicroBatcher:
         self.max_messages, self.max_wait_s = max_messages, max_wait_s
         self.queue_max_messages = queue_max_messages
         self._jobs: deque[_Job] = deque()
-        self._queued = 0
+        self._queued = 0  # messages waiting for a batch
+        self._preparing = 0  # messages being prepared
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flagger-score")
+        self._preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flagger-prepare")
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -65,6 +70,7 @@ class MicroBatcher:
         if self._task is not None:
             self._task.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._preparer.shutdown(wait=False, cancel_futures=True)
 
     async def run(self, call: Callable[[], Any]) -> Any:
         """Run other model work (warm-up, reload) on the scoring thread, in turn."""
@@ -79,28 +85,40 @@ class MicroBatcher:
             QueueFullError: when accepting them would exceed the queue bound.
             TimeoutError: when they are not scored within ``timeout`` seconds.
         """
-        if self._queued + len(texts) > self.queue_max_messages:
+        count = len(texts)
+        if self._queued + self._preparing + count > self.queue_max_messages:
             raise QueueFullError
-        job = _Job(texts, (threshold, explain), asyncio.get_running_loop().create_future())
-        self._jobs.append(job)
-        self._queued += len(texts)
-        self._metrics.queue_depth.set(self._queued)
-        self._wakeup.set()
+        loop = asyncio.get_running_loop()
+        job = None
+        self._preparing += count
         try:
-            return await asyncio.wait_for(asyncio.shield(job.future), timeout)
+            async with asyncio.timeout(timeout):
+                try:
+                    prepare = self._model().prepare
+                    prepared = await loop.run_in_executor(self._preparer, prepare, texts)
+                finally:
+                    self._preparing -= count
+                job = _Job(prepared, (threshold, explain), loop.create_future())
+                self._jobs.append(job)
+                self._queued += count
+                self._metrics.queue_depth.set(self._queued)
+                self._wakeup.set()
+                return await asyncio.shield(job.future)
         except TimeoutError:
-            job.future.cancel()  # if it has not started, it is dropped unscored
+            if job is not None:
+                job.future.cancel()  # if it has not started, it is dropped unscored
             raise
 
     def _take(self) -> list[_Job]:
         first = self._jobs.popleft()
-        taken, count = [first], len(first.texts)
+        taken, count = [first], len(first.prepared.texts)
         kept: deque[_Job] = deque()
         while self._jobs:
             job = self._jobs.popleft()
-            if job.key == first.key and count + len(job.texts) <= self.max_messages:
+            size = len(job.prepared.texts)
+            if job.key == first.key and count + size <= self.max_messages:
                 taken.append(job)
-                count += len(job.texts)
+                count += size
             else:
                 kept.append(job)
         self._jobs.extendleft(reversed(kept))
@@ -117,20 +135,25 @@ class MicroBatcher:
             if waited < self.max_wait_s and self._queued < self.max_messages:
                 await asyncio.sleep(self.max_wait_s - waited)
             jobs = [job for job in self._take() if not job.future.cancelled()]
-            self._queued = sum(len(j.texts) for j in self._jobs)
+            self._queued = sum(len(j.prepared.texts) for j in self._jobs)
             self._metrics.queue_depth.set(self._queued)
             if not jobs:
                 continue
             started = time.monotonic()
             for job in jobs:
                 self._metrics.queue_wait.observe(started - job.enqueued)
-            texts = [t for job in jobs for t in job.texts]
+            prepared = [job.prepared for job in jobs]
+            work: Prepared | list[str] = (
+                Prepared.join(prepared)
+                if len({p.preparation for p in prepared}) == 1
+                else [t for p in prepared for t in p.texts]  # a reload came between them
+            )
             threshold, explain = jobs[0].key
-            self._metrics.batch_size.observe(len(texts))
+            self._metrics.batch_size.observe(sum(len(p.texts) for p in prepared))
             flagger = self._model()
             try:
                 results = await loop.run_in_executor(
-                    self._executor, partial(flagger.score, texts, threshold, explain=explain)
+                    self._executor, partial(flagger.score, work, threshold, explain=explain)
                 )
             except Exception as exc:  # hand the failure to every waiting request
                 for job in jobs:
@@ -140,7 +163,7 @@ class MicroBatcher:
             self._metrics.batch_seconds.observe(time.monotonic() - started)
             offset = 0
             for job in jobs:
-                part = results[offset : offset + len(job.texts)]
-                offset += len(job.texts)
+                part = results[offset : offset + len(job.prepared.texts)]
+                offset += len(job.prepared.texts)
                 if not job.future.done():
                     job.future.set_result(part)
