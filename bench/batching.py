@@ -8,6 +8,8 @@ load, 2048 what a scan reads at once). Each chunk is split by ``plan_passes`` wi
 ``--repeats`` runs, messages per second.
 
     .venv/bin/python bench/batching.py --data ../shared/data/edos/edos_train_dev.csv
+    .venv/bin/python bench/batching.py --data ../shared/data/edos/edos_train_dev.csv \
+        --threads-per-pass 2   # one pass at a time on both cores, for comparison
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import time
 from pathlib import Path
 
 from flagger import Flagger
-from flagger.passes import plan_passes
+from flagger.backends import OnnxBackend
+from flagger.passes import PassRunner, plan_passes
 
 NO_LIMIT = sys.maxsize
 
@@ -33,9 +36,25 @@ def main() -> None:
     parser.add_argument("--tolerances", nargs="+", default=["none", "0", "8", "16", "32", "64"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", type=Path, default=None, help="model directory (shipped)")
+    parser.add_argument(
+        "--threads-per-pass",
+        type=int,
+        default=1,
+        help="ONNX Runtime threads per forward pass: 1 runs passes side by side (as flagger "
+        "does), 2 runs one pass at a time on both cores",
+    )
     args = parser.parse_args()
 
     flagger = Flagger.load(args.model)
+    if args.threads_per_pass != 1:
+        if flagger.info.onnx is None or flagger.path is None:
+            raise SystemExit("--threads-per-pass needs a model with an ONNX export")
+        backend = OnnxBackend(
+            flagger.path / flagger.info.onnx.file, flagger.num_threads, args.threads_per_pass
+        )
+        flagger.run_passes = PassRunner(
+            backend, flagger.pad_id, batch_size=flagger.batch_size, max_tokens=flagger.max_tokens
+        )
     with args.data.open(encoding="utf-8", newline="") as handle:
         rows = csv.DictReader(handle)
         texts = [row["text"] for _, row in zip(range(args.messages), rows, strict=False)]
@@ -66,6 +85,7 @@ def main() -> None:
             print(
                 json.dumps(
                     {
+                        "threads_per_pass": args.threads_per_pass,
                         "chunk": chunk,
                         "tolerance": name,
                         "forward_passes": calls,

@@ -80,17 +80,18 @@ class OnnxBackend:
 
     An ONNX Runtime session may be run from several threads at the same time. Each call runs on
     its caller's thread only, so ``PassRunner`` gives the cores whole batches rather than
-    splitting every matrix product between them.
+    splitting every matrix product between them (``threads_per_call`` > 1 splits them again;
+    ``bench/batching.py`` compares the two).
     """
 
     name = "onnx"
 
-    def __init__(self, path: Path, num_threads: int) -> None:
+    def __init__(self, path: Path, num_threads: int, threads_per_call: int = 1) -> None:
         import onnxruntime as ort
 
-        self.concurrent_calls = num_threads
+        self.concurrent_calls = max(1, num_threads // threads_per_call)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = threads_per_call
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only: its warnings are about graph internals
