@@ -129,8 +129,8 @@ def encode_windows(
 
 
 # Padding tokens a batch may gain from one more member before a new batch is cheaper: measured
-# on 2 CPU cores with the int8 model, where a forward pass costs about as much as 10 tokens
-# (bench/batching.py).
+# on 2 CPU cores with the int8 model and its passes side by side (bench/batching.py), best for
+# both the API's batches of 16 and a scan's chunks of 2,048.
 PADDING_TOLERANCE = 8
 
 
