@@ -2,10 +2,9 @@
 
 Tokenises EDOS posts once, then runs only the network (the model's own backend, int8 ONNX by
 default, with its passes spread over the cores as ``Flagger`` does) over them in chunks of
-``--chunks`` messages (16 is what the review API gathers under
-load, 2048 what a scan reads at once). Each chunk is split by ``plan_passes`` with each
-``--tolerances`` value ("none" = only the batch-size and token limits). Best of
-``--repeats`` runs, messages per second.
+``--chunks`` messages (16 is what the review API gathers under load, 2048 what a scan reads at
+once). Each chunk is split by ``plan_passes`` with each ``--tolerances`` value ("none" = only the
+batch-size and token limits). Best of ``--repeats`` runs, messages per second.
 
     .venv/bin/python bench/batching.py --data ../shared/data/edos/edos_train_dev.csv
     .venv/bin/python bench/batching.py --data ../shared/data/edos/edos_train_dev.csv \

@@ -17,19 +17,26 @@ class _EchoModel:
     def __init__(self) -> None:
         self.gate = threading.Event()
         self.batches: list[list[str]] = []
+        self.given_prepared: list[bool] = []  # per batch: its own preparations, or bare texts
 
     def prepare(self, texts: Sequence[str]) -> Prepared:
         self.gate.wait(10)
-        return Prepared(list(texts), None, [], (0, 0, 0, False))
+        return Prepared(list(texts), None, [], self)  # type: ignore[arg-type]
 
-    def score(self, work: Prepared, threshold: object, *, explain: bool) -> list[str]:
-        self.batches.append(work.texts)
-        return list(work.texts)
+    def score(self, work: Prepared | list[str], threshold: object, *, explain: bool) -> list[str]:
+        self.given_prepared.append(isinstance(work, Prepared))
+        texts = work.texts if isinstance(work, Prepared) else work
+        self.batches.append(texts)
+        return list(texts)
 
 
 def _batcher(model: _EchoModel, queue_max_messages: int = 100) -> MicroBatcher:
+    return _batcher_of(lambda: model, queue_max_messages)
+
+
+def _batcher_of(model: object, queue_max_messages: int = 100) -> MicroBatcher:
     return MicroBatcher(
-        lambda: model,  # type: ignore[arg-type, return-value]
+        model,  # type: ignore[arg-type]
         ServiceMetrics(),
         max_messages=64,
         max_wait_s=0.05,
@@ -55,6 +62,7 @@ def test_concurrent_requests_share_a_batch_and_get_their_own_results() -> None:
 
     assert asyncio.run(run()) == [["a", "b"], ["c"], ["d"]]
     assert sorted(model.batches) == [["a", "b", "c"], ["d"]]
+    assert model.given_prepared == [True, True]
 
 
 def test_messages_being_prepared_count_against_the_queue() -> None:
@@ -89,3 +97,25 @@ def test_timeout_covers_preparation() -> None:
             await batcher.stop()
 
     asyncio.run(run())
+
+
+def test_requests_prepared_before_a_reload_are_scored_by_the_new_model() -> None:
+    old, new = _EchoModel(), _EchoModel()
+    old.gate.set()
+    new.gate.set()
+    current = [old]
+
+    async def run() -> list[str]:
+        batcher = _batcher_of(lambda: current[0])
+        batcher.start()
+        try:
+            pending = asyncio.ensure_future(batcher.score(["a"], None, False, 5))
+            await asyncio.sleep(0.01)  # prepared by the old model, still waiting for company
+            current[0] = new
+            return await pending  # type: ignore[no-any-return]
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(run()) == ["a"]
+    assert new.batches == [["a"]] and old.batches == []
+    assert new.given_prepared == [False]  # the old model's preparation is not trusted

@@ -61,7 +61,7 @@ def test_prepared_requests_joined_score_as_the_texts_do(flagger: Flagger) -> Non
 def test_another_models_preparation_is_redone(flagger: Flagger, tiny_model: Path) -> None:
     from flagger.model import Prepared
 
-    other = Flagger.load(tiny_model, num_threads=1)  # its own tokenizer object
+    other = Flagger.load(tiny_model, num_threads=1)  # the same files, another model object
     prepared = other.prepare(["women are weak"])
     assert flagger.score(prepared)[0].score == pytest.approx(
         flagger.score(["women are weak"])[0].score, abs=1e-6

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,17 +60,16 @@ class Prepared:
     texts: list[str]
     normalized: list[Normalized] | None
     windows: list[Window]
-    preparation: tuple[int, int, int, bool]  # see Flagger._preparation
+    model: Flagger = field(repr=False, compare=False)  # only this model may score them as they are
 
     @classmethod
     def join(cls, parts: Sequence[Prepared]) -> Prepared:
         """Several preparations by one model as one, texts in order.
 
         Raises:
-            ConfigError: if there are none, or they were prepared by models that tokenise
-                differently.
+            ConfigError: if there are none, or they were prepared by different models.
         """
-        if not parts or len({part.preparation for part in parts}) > 1:
+        if not parts or any(part.model is not parts[0].model for part in parts):
             raise ConfigError("can only join one or more texts prepared by the same model")
         texts: list[str] = []
         windows: list[Window] = []
@@ -80,7 +79,7 @@ class Prepared:
         normalized = None
         if parts[0].normalized is not None:  # the same model normalises all or none
             normalized = [m for part in parts for m in part.normalized or []]
-        return cls(texts, normalized, windows, parts[0].preparation)
+        return cls(texts, normalized, windows, parts[0].model)
 
 
 def default_threads() -> int:
@@ -215,18 +214,13 @@ class Flagger:
             self.info.max_length,
             self.info.window_stride,
         )
-        return Prepared(texts, normalized, windows, self._preparation)
-
-    @property
-    def _preparation(self) -> tuple[int, int, int, bool]:
-        """What a preparation depends on; another model's must be redone."""
-        info = self.info
-        return id(self.tokenizer), info.max_length, info.window_stride, info.normalize
+        return Prepared(texts, normalized, windows, self)
 
     def _prepared(self, texts: Sequence[str] | Prepared) -> Prepared:
-        if isinstance(texts, Prepared) and texts.preparation == self._preparation:
-            return texts
-        return self.prepare(texts.texts if isinstance(texts, Prepared) else texts)
+        """Texts made ready by this model; another model's preparation is redone."""
+        if isinstance(texts, Prepared):
+            return texts if texts.model is self else self.prepare(texts.texts)
+        return self.prepare(texts)
 
     def probabilities(self, texts: Sequence[str] | Prepared) -> Probabilities:
         """Run the heads over every window of every text; keep each text's most severe window."""

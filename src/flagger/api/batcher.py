@@ -142,15 +142,15 @@ class MicroBatcher:
             started = time.monotonic()
             for job in jobs:
                 self._metrics.queue_wait.observe(started - job.enqueued)
+            flagger = self._model()
             prepared = [job.prepared for job in jobs]
             work: Prepared | list[str] = (
                 Prepared.join(prepared)
-                if len({p.preparation for p in prepared}) == 1
+                if all(p.model is flagger for p in prepared)
                 else [t for p in prepared for t in p.texts]  # a reload came between them
             )
             threshold, explain = jobs[0].key
             self._metrics.batch_size.observe(sum(len(p.texts) for p in prepared))
-            flagger = self._model()
             try:
                 results = await loop.run_in_executor(
                     self._executor, partial(flagger.score, work, threshold, explain=explain)
