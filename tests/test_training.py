@@ -138,3 +138,67 @@ def test_soup_averages_models_from_one_base(
     assert read_info(mixed.model_dir).training["soup"]["weights"][str(dirs[0])] == 0.75
     with pytest.raises(ConfigError, match="one non-negative weight per model"):
         make_soup(dirs, edos_csv, tmp_path / "bad", weights=[1])
+
+
+def test_recipe_paths_are_relative_to_the_recipe(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "recipes" / "corpus").mkdir(parents=True)
+    recipe = tmp_path / "recipes" / "r.json"
+    recipe.write_text('{"extra_train": ["corpus"], "extra_train_weight": 2}')
+    monkeypatch.chdir(tmp_path)
+    config = TrainingConfig.from_file(recipe)
+    assert config.extra_train == ("recipes/corpus",) and config.extra_train_weight == 2
+    with pytest.raises(ConfigError, match="extra_train_weight"):
+        TrainingConfig(extra_train_weight=0)
+
+
+def test_never_train_data_is_refused(tmp_path: Path) -> None:
+    from flagger.training.trainer import training_files
+
+    blind = tmp_path / "blind"
+    blind.mkdir()
+    (blind / "blind.csv").write_text("id,text,label_sexist\nb1,hello,not sexist\n")
+    (blind / ".never-train").write_text("")
+    for path in (blind, blind / "blind.csv"):
+        with pytest.raises(InputFileError, match="never-train"):
+            training_files([path])
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "b.csv").write_text("id,text,label_sexist\nc2,hi,not sexist\n")
+    (corpus / "a.csv").write_text("id,text,label_sexist\nc1,hey,not sexist\n")
+    assert [p.name for p in training_files([corpus])] == ["a.csv", "b.csv"]
+    with pytest.raises(InputFileError, match="not found"):
+        training_files([tmp_path / "missing.csv"])
+
+
+def test_training_continues_from_a_model_with_extra_rows(
+    tmp_path: Path, tiny_model: Path, edos_csv: Path
+) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "corpus.csv").write_text(
+        "id,text,label_sexist,label_category,label_vector\n"
+        "x1,she is weak and useless,sexist,2. derogation,2.1 descriptive attacks\n"
+        "x2,the meeting is at six,not sexist,none,none\n"
+    )
+    config = TrainingConfig(
+        init_model=str(tiny_model),
+        extra_train=(str(extra),),
+        extra_train_weight=3,
+        max_length=24,
+        window_stride=8,
+        max_steps=2,
+        batch_size=8,
+        num_threads=1,
+        average_top_k=1,
+    )
+    result = train(edos_csv, tmp_path / "continued", config, progress=False)
+    info = read_info(result.model_dir)
+    assert info.data["extra_train"][0]["rows"] == 2
+    assert "continued from" in info.base_model
+    before = load_file(str(tiny_model / "model.safetensors"))
+    after = load_file(str(result.model_dir / "model.safetensors"))
+    assert set(before) == set(after)
+    # Continued, not restarted: the heads start from the model's, so they stay close to them.
+    head = "sexist_head.weight"
+    assert torch.allclose(before[head].float(), after[head].float(), atol=0.05)
+    assert not torch.equal(before[head], after[head])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flagger.model_dir import ModelInfo
+from flagger.generalisation import markdown_table, operating_points_table
+from flagger.model_dir import ModelInfo, read_info, rewrite_info
 
 _METRIC_NAMES = {
     "task_a_macro_f1": "Task A macro-F1 (sexist / not sexist, all posts)",
@@ -102,6 +104,39 @@ threshold); women FPR is the false-positive rate on neutral mentions of women.
 | step | dev Task A | suite | weakest capability | women FPR |
 |---|---|---|---|---|
 {rows}"""
+
+
+def _generalisation_text(info: ModelInfo) -> str:
+    recorded = info.metrics.get("generalisation")
+    if not recorded:
+        return "Not measured: run `training/generalisation.py --model DIR --record`."
+    reports = [r for r in (recorded.get("before"), recorded["after"]) if r]
+    return f"""Measured with `training/generalisation.py` ({recorded["after"].get("backend", "?")}
+backend), each model at its own default operating point. EDOS dev is in domain; the blind split
+(written apart from the training corpus, never trained on), the workplace statements (split by a
+fixed hash of the id: recipes chosen on the pool half, the test half reported) and the ToxiGen
+seed statements are out of domain and were never trained on.
+
+{markdown_table(reports)}
+
+Operating points on the workplace test half beside EDOS dev:
+
+{operating_points_table(recorded["after"], ["EDOS dev", "workplace test"])}"""
+
+
+def record_generalisation(
+    directory: str | Path, report: dict[str, Any], before: dict[str, Any] | None = None
+) -> None:
+    """Store a generalisation report (and the one it is compared with) in a model directory.
+
+    Raises:
+        ModelDirectoryError: if the directory does not match its manifest.
+    """
+    path = Path(directory)
+    info = read_info(path)
+    metrics = {**info.metrics, "generalisation": {"after": report, "before": before}}
+    info = info.model_copy(update={"metrics": metrics})
+    rewrite_info(path, info, render_card(info))
 
 
 def _calibration_text(info: ModelInfo) -> str:
@@ -208,6 +243,10 @@ Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
 ## Behaviour on hard cases
 
 {_suite_text(info)}
+
+## Out of domain
+
+{_generalisation_text(info)}
 
 ## Runtime
 

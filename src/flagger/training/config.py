@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,15 @@ class TrainingConfig:
     normalize: bool = (
         True  # undo obfuscation (flagger.normalize) before tokenising, as inference does
     )
+    # Labelled files or folders of CSVs whose rows all join the training split (never dev), e.g.
+    # the authored corpus; relative paths in a recipe file are relative to that file.
+    extra_train: tuple[str, ...] = ()
+    extra_train_weight: int = 1  # times each extra row is repeated
+    # Share of the base data's training split to use, chosen by a hash of the id (a replay
+    # sample when continuing from a fine-tuned model); 1.0 = all of it.
+    base_train_fraction: float = 1.0
+    # Start from a fine-tuned flagger model directory instead of the base encoder (its heads too).
+    init_model: str | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -84,6 +94,8 @@ class TrainingConfig:
                 "evals_per_epoch, patience and average_top_k must be positive",
             ),
             (0 < self.dev_fraction < 1, "dev_fraction must be in (0, 1)"),
+            (self.extra_train_weight >= 1, "extra_train_weight must be at least 1"),
+            (0 < self.base_train_fraction <= 1, "base_train_fraction must be in (0, 1]"),
         ]
         for ok, message in checks:
             if not ok:
@@ -119,4 +131,18 @@ class TrainingConfig:
                 f"{path}: unknown training config keys {unknown}; known: {sorted(known)}"
             )
         values.update({k: v for k, v in overrides.items() if v is not None})
+        base = Path(path).resolve().parent
+        for key in ("init_model", "base_model"):
+            if isinstance(values.get(key), str) and overrides.get(key) is None:
+                values[key] = _relative_to_cwd(base, values[key])
+        if "extra_train" in values and overrides.get("extra_train") is None:
+            values["extra_train"] = tuple(_relative_to_cwd(base, p) for p in values["extra_train"])
         return cls(**values)
+
+
+def _relative_to_cwd(base: Path, value: str) -> str:
+    """A path written relative to a recipe file, as a path relative to the working directory."""
+    path = Path(value)
+    if path.is_absolute() or not (base / path).exists():
+        return value
+    return os.path.relpath(base / path)

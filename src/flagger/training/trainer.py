@@ -21,13 +21,14 @@ from tqdm.auto import tqdm
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from flagger import __version__
-from flagger.data import Example, load_examples, train_dev_split
+from flagger.data import Example, hash_split, load_examples, train_dev_split
 from flagger.encoding import pad_batch
+from flagger.errors import InputFileError
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.metrics import rounded
 from flagger.model import Flagger
 from flagger.model_dir import ModelInfo, sha256_file
-from flagger.network import HeadLogits, MultiTaskClassifier
+from flagger.network import HeadLogits, MultiTaskClassifier, load_network
 from flagger.normalize import normalize
 from flagger.thresholds import DEFAULT, OperatingPoint
 from flagger.training.config import TrainingConfig
@@ -130,6 +131,39 @@ def _optimizer(network: MultiTaskClassifier, config: TrainingConfig) -> torch.op
     )
 
 
+NEVER_TRAIN_MARKER = ".never-train"
+
+
+def training_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand folders into their ``*.csv`` files; refuse data marked as never to be trained on.
+
+    A folder holding a ``.never-train`` file (an evaluation split such as the corpus's blind
+    split) cannot be trained on, by itself or through one of its files.
+
+    Raises:
+        InputFileError: a missing path, an empty folder, or data marked never-train.
+    """
+    files: list[Path] = []
+    for value in paths:
+        path = Path(value)
+        folder = path if path.is_dir() else path.parent
+        if (folder / NEVER_TRAIN_MARKER).exists():
+            raise InputFileError(
+                f"{path}: marked never-train ({folder / NEVER_TRAIN_MARKER}); it is evaluation "
+                "data, remove it from the training files"
+            )
+        if path.is_dir():
+            found = sorted(path.glob("*.csv"))
+            if not found:
+                raise InputFileError(f"{path}: a training folder with no CSV files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InputFileError(f"{path}: training file not found")
+    return files
+
+
 def _bucketed_batches(
     lengths: Sequence[int], batch_size: int, rng: random.Random
 ) -> list[list[int]]:
@@ -182,15 +216,28 @@ def train(
     data_path = Path(data)
     examples = load_examples(data_path, text_field=text_field)
     train_set, dev_set = train_dev_split(examples, config.dev_fraction)
-    extras = [Path(p) for p in extra_train]
+    if config.base_train_fraction < 1:
+        train_set = [
+            e
+            for e in train_set
+            if hash_split(f"replay:{e.id}", config.base_train_fraction) == "dev"
+        ]
+    extras = training_files([*config.extra_train, *extra_train])
     for extra in extras:
-        train_set = [*train_set, *load_examples(extra, text_field=text_field)]
-    base = config.resolved_base_model()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    # Heads start from init_seed whatever the seed, so runs that differ only in data order and
-    # dropout stay averageable (see soup.py).
+        rows = load_examples(extra, text_field=text_field)
+        train_set = [*train_set, *rows * config.extra_train_weight]
     torch.manual_seed(config.init_seed)
-    network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
+    if config.init_model:
+        # Continue from a fine-tuned model: its encoder and heads, its tokenizer.
+        base = config.init_model
+        network = load_network(base)
+        network.dropout.p = config.head_dropout
+    else:
+        base = config.resolved_base_model()
+        # Heads start from init_seed whatever the seed, so runs that differ only in data order
+        # and dropout stay averageable (see soup.py).
+        network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
+    tokenizer = AutoTokenizer.from_pretrained(base)
     torch.manual_seed(config.seed)
     encoded = _encode(tokenizer, train_set, config.max_length, config.normalize)
     logger.info("training on %d examples, selecting on %d", len(train_set), len(dev_set))
@@ -198,7 +245,11 @@ def train(
     info = ModelInfo(
         name=name,
         version=version,
-        base_model=config.base_model_name(),
+        base_model=(
+            f"{config.base_model_name()}, continued from {config.init_model}"
+            if config.init_model
+            else config.base_model_name()
+        ),
         max_length=config.max_length,
         window_stride=config.window_stride,
         normalize=config.normalize,
