@@ -51,3 +51,29 @@ def test_kept_export_becomes_the_default_backend(
 def test_onnx_backend_without_an_export_is_refused(tiny_model: Path) -> None:
     with pytest.raises(ConfigError, match="no ONNX export"):
         Flagger.load(tiny_model, backend="onnx")
+
+
+def test_export_records_and_gates_the_out_of_domain_checks(
+    tmp_path: Path, tiny_model: Path, edos_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flagger.training import export
+
+    checks = tmp_path / "workplace.csv"
+    checks.write_text(
+        "id,text,label_sexist\nw1,women are weak,sexist\nw2,the team meets,not sexist\n"
+    )
+    model = shutil.copytree(tiny_model, tmp_path / "m")
+    record = export.export_onnx(model, edos_csv, max_f1_loss=1.0, checks=[checks])
+    assert record.out_of_domain is not None
+    assert record.out_of_domain["files"]["workplace.csv"]["rows"] == 2
+    assert record.out_of_domain["pooled"]["rows"] == 2
+    assert read_info(model).onnx == record
+
+    def lossy(*_: object) -> dict[str, object]:
+        return {"files": {}, "pooled": {"rows": 2, "macro_f1_torch": 1.0, "macro_f1_onnx": 0.5}}
+
+    fresh = shutil.copytree(tiny_model, tmp_path / "fresh")
+    monkeypatch.setattr(export, "_out_of_domain", lossy)
+    with pytest.raises(ConfigError, match="out-of-domain"):
+        export.export_onnx(fresh, edos_csv, max_f1_loss=0.4, checks=[checks])
+    assert read_info(fresh).onnx is None

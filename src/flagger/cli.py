@@ -500,6 +500,10 @@ def export_onnx(
     max_f1_loss: Annotated[
         float, typer.Option(help="Largest Task A macro-F1 drop allowed (experiments only).")
     ] = 0.005,
+    check: Annotated[
+        list[Path] | None,
+        typer.Option(help="Out-of-domain labelled file the export must also hold on (repeatable)."),
+    ] = None,
 ) -> None:
     """Export to ONNX int8 and keep it only if Task A macro-F1 drops by at most 0.005."""
     from flagger.training.export import export_onnx as run_export
@@ -511,7 +515,14 @@ def export_onnx(
         text_field=text_field,
         num_threads=threads,
         max_f1_loss=max_f1_loss,
+        checks=check or (),
     )
+    if record.out_of_domain:
+        pooled = record.out_of_domain["pooled"]
+        typer.echo(
+            f"out of domain ({pooled['rows']} messages): macro-F1 {pooled['macro_f1_onnx']:.4f} "
+            f"(PyTorch {pooled['macro_f1_torch']:.4f})"
+        )
     typer.echo(
         f"{model_dir}/{record.file}: macro-F1 {record.macro_f1_onnx:.4f} "
         f"(PyTorch {record.macro_f1_torch:.4f}), same verdict on {record.agreement:.2%}"

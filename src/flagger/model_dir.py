@@ -54,6 +54,11 @@ class OnnxExport(BaseModel):
     macro_f1_onnx: float = Field(description="Task A macro-F1 on that data, this export")
     max_abs_logit_difference: float
     agreement: float = Field(description="share of messages with the same verdict")
+    out_of_domain: dict[str, Any] | None = Field(
+        default=None,
+        description="Task A macro-F1 on PyTorch and on this export for each out-of-domain "
+        "check file, and pooled over them (the pooled figure is gated too)",
+    )
 
 
 class ModelInfo(BaseModel):

@@ -61,7 +61,7 @@ class TrainingConfig:
     # Labelled files or folders of CSVs whose rows all join the training split (never dev), e.g.
     # the authored corpus; relative paths in a recipe file are relative to that file.
     extra_train: tuple[str, ...] = ()
-    extra_train_weight: int = 1  # times each extra row is repeated
+    extra_train_weight: int = 1  # times each row of the recipe's extra_train is repeated
     # Share of the base data's training split to use, chosen by a hash of the id (a replay
     # sample when continuing from a fine-tuned model); 1.0 = all of it.
     base_train_fraction: float = 1.0

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from flagger.backends import ONNX_OUTPUTS, OnnxBackend
-from flagger.data import load_examples, select_split
+from flagger.data import Example, load_examples, select_split
 from flagger.errors import ConfigError
 from flagger.metrics import task_a_f1
 from flagger.model import Flagger
@@ -79,6 +81,36 @@ def export_int8(network: MultiTaskClassifier, output: Path) -> Path:
     return output
 
 
+def _out_of_domain(
+    reference: Flagger, quantised: Flagger, sets: dict[str, list[Example]]
+) -> dict[str, Any]:
+    """Task A macro-F1 on PyTorch and on the export for each check file and pooled."""
+    threshold = reference.info.threshold
+    figures: dict[str, Any] = {"threshold": threshold, "files": {}}
+    pooled: list[np.ndarray] = [np.zeros(0, dtype=int)] * 3
+    for name, examples in sets.items():
+        texts = [e.text for e in examples]
+        gold = np.array([e.sexist for e in examples], dtype=int)
+        torch_flags = (reference.probabilities(texts).sexist >= threshold).astype(int)
+        onnx_flags = (quantised.probabilities(texts).sexist >= threshold).astype(int)
+        figures["files"][name] = {
+            "rows": len(examples),
+            "macro_f1_torch": round(task_a_f1(gold, torch_flags), 4),
+            "macro_f1_onnx": round(task_a_f1(gold, onnx_flags), 4),
+        }
+        pooled = [
+            np.concatenate([a, b])
+            for a, b in zip(pooled, (gold, torch_flags, onnx_flags), strict=True)
+        ]
+    gold, torch_flags, onnx_flags = pooled
+    figures["pooled"] = {
+        "rows": int(gold.size),
+        "macro_f1_torch": round(task_a_f1(gold, torch_flags), 4),
+        "macro_f1_onnx": round(task_a_f1(gold, onnx_flags), 4),
+    }
+    return figures
+
+
 def export_onnx(
     directory: str | Path,
     data: str | Path,
@@ -87,8 +119,13 @@ def export_onnx(
     text_field: str = "text",
     num_threads: int | None = None,
     max_f1_loss: float = MAX_F1_LOSS,
+    checks: Sequence[str | Path] = (),
 ) -> OnnxExport:
     """Add a measured int8 ONNX export to a model directory, or refuse if it loses accuracy.
+
+    ``checks`` are out-of-domain labelled files (every row is used): the export must also hold
+    Task A macro-F1 within ``max_f1_loss`` on them pooled together, and each file's figures are
+    recorded.
 
     Returns:
         The recorded measurement.
@@ -104,6 +141,10 @@ def export_onnx(
     labelled = [e for e in examples if e.sexist is not None]
     if not labelled:
         raise ConfigError(f"{data}: no labelled messages in split {split!r} to measure on")
+    extra = {
+        Path(p).name: [e for e in load_examples(p, text_field=text_field) if e.sexist is not None]
+        for p in checks
+    }
     texts = [e.text for e in labelled]
     gold = np.array([e.sexist for e in labelled], dtype=int)
     threshold = reference.info.threshold
@@ -117,6 +158,7 @@ def export_onnx(
             num_threads=reference.num_threads,
         )
         after = quantised.probabilities(texts)
+        out_of_domain = _out_of_domain(reference, quantised, extra) if extra else None
         flagged_before, flagged_after = before.sexist >= threshold, after.sexist >= threshold
         record = OnnxExport(
             file=ONNX_FILE,
@@ -134,6 +176,7 @@ def export_onnx(
                 float(np.abs(before.sexist_logit - after.sexist_logit).max()), 4
             ),
             agreement=round(float((flagged_before == flagged_after).mean()), 4),
+            out_of_domain=out_of_domain,
         )
         loss = record.macro_f1_torch - record.macro_f1_onnx
         logger.info(
@@ -147,6 +190,15 @@ def export_onnx(
                 f"({record.macro_f1_onnx:.4f} against PyTorch's {record.macro_f1_torch:.4f}), "
                 f"more than the {max_f1_loss} allowed; {path} is unchanged"
             )
+        if out_of_domain:
+            pooled = out_of_domain["pooled"]
+            ood_loss = pooled["macro_f1_torch"] - pooled["macro_f1_onnx"]
+            if ood_loss > max_f1_loss:
+                raise ConfigError(
+                    f"int8 ONNX export loses {ood_loss:.4f} Task A macro-F1 on the out-of-domain "
+                    f"checks ({', '.join(extra)}), more than the {max_f1_loss} allowed; "
+                    f"{path} is unchanged"
+                )
         info = reference.info.model_copy(update={"onnx": record})
         rewrite_info(path, info, render_card(info), add_files={ONNX_FILE: candidate})
     return record

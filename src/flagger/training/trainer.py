@@ -222,10 +222,11 @@ def train(
             for e in train_set
             if hash_split(f"replay:{e.id}", config.base_train_fraction) == "dev"
         ]
-    extras = training_files([*config.extra_train, *extra_train])
+    weighted = training_files(config.extra_train)
+    extras = [*weighted, *training_files(extra_train)]
     for extra in extras:
         rows = load_examples(extra, text_field=text_field)
-        train_set = [*train_set, *rows * config.extra_train_weight]
+        train_set = [*train_set, *rows * (config.extra_train_weight if extra in weighted else 1)]
     torch.manual_seed(config.init_seed)
     if config.init_model:
         # Continue from a fine-tuned model: its encoder and heads, its tokenizer.
