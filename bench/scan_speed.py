@@ -7,6 +7,10 @@ token-budgeted batches. Each is timed as a whole process, start-up and model loa
 the two alternating ``--repeats`` times; the best time of each is compared.
 
     .venv/bin/python bench/scan_speed.py --data ../shared/data/edos/edos_train_dev.csv --n 8000
+
+``--compare OTHER_MODEL`` also times the scan with another model directory, alternating with the
+first, and prints the ratio (e.g. a new model against the one it replaces); ``--no-pipeline``
+skips the pipeline.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="model directory")
     parser.add_argument("--repeats", type=int, default=1, help="timed runs of each")
     parser.add_argument("--json", action="store_true", help="print JSON only")
+    parser.add_argument("--compare", type=Path, help="another model to scan with, alternating")
+    parser.add_argument("--no-pipeline", action="store_true", help="skip transformers.pipeline")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -68,35 +74,59 @@ def main() -> None:
         scan += ["--overwrite", *model]
         baseline = [sys.executable, str(HERE / "pipeline_baseline.py"), str(posts)]
         baseline += [str(work / "pipeline.jsonl"), "--batch-size", "32", *model]
-        scan_times, pipeline_times = [], []
+        other = [*scan[: scan.index("--overwrite") + 1], "--model", str(args.compare)]
+        other[other.index(str(work / "scan.jsonl"))] = str(work / "other.jsonl")
+        scan_times, pipeline_times, other_times = [], [], []
         for _ in range(args.repeats):
             scan_times.append(timed(scan))
-            pipeline_times.append(timed(baseline))
-        ours, theirs = scores(work / "scan.jsonl"), scores(work / "pipeline.jsonl")
-        ids = sorted(ours)
-        rho = spearmanr([ours[i] for i in ids], [theirs[i] for i in ids]).statistic
-    best_scan, best_pipeline = min(scan_times), min(pipeline_times)
-    result = {
+            if args.compare:
+                other_times.append(timed(other))
+            if not args.no_pipeline:
+                pipeline_times.append(timed(baseline))
+        rho = float("nan")
+        if not args.no_pipeline:
+            ours, theirs = scores(work / "scan.jsonl"), scores(work / "pipeline.jsonl")
+            ids = sorted(ours)
+            rho = spearmanr([ours[i] for i in ids], [theirs[i] for i in ids]).statistic
+    best_scan = min(scan_times)
+    result: dict[str, object] = {
         "posts": n,
         "scan_seconds": round(best_scan, 2),
-        "pipeline_seconds": round(best_pipeline, 2),
         "scan_msgs_per_s": round(n / best_scan, 1),
-        "pipeline_msgs_per_s": round(n / best_pipeline, 1),
-        "speedup": round(best_pipeline / best_scan, 2),
-        "score_rank_correlation": round(float(rho), 4),
-        "runs": {
-            "scan": np.round(scan_times, 2).tolist(),
-            "pipeline": np.round(pipeline_times, 2).tolist(),
-        },
+        "runs": {"scan": np.round(scan_times, 2).tolist()},
     }
+    if pipeline_times:
+        best_pipeline = min(pipeline_times)
+        result.update(
+            pipeline_seconds=round(best_pipeline, 2),
+            pipeline_msgs_per_s=round(n / best_pipeline, 1),
+            speedup=round(best_pipeline / best_scan, 2),
+            score_rank_correlation=round(float(rho), 4),
+        )
+        result["runs"]["pipeline"] = np.round(pipeline_times, 2).tolist()  # type: ignore[index]
+    if other_times:
+        best_other = min(other_times)
+        result.update(
+            compare_model=str(args.compare),
+            compare_seconds=round(best_other, 2),
+            compare_msgs_per_s=round(n / best_other, 1),
+            scan_time_ratio=round(best_scan / best_other, 3),
+        )
+        result["runs"]["compare"] = np.round(other_times, 2).tolist()  # type: ignore[index]
     if args.json:
         print(json.dumps(result))
         return
     print(f"{n} posts, whole processes (best of {args.repeats}):")
     print(f"  flagger scan --no-explain  {best_scan:7.1f} s  {n / best_scan:7.1f} msg/s")
-    print(f"  transformers.pipeline (32) {best_pipeline:7.1f} s  {n / best_pipeline:7.1f} msg/s")
-    rho = result["score_rank_correlation"]
-    print(f"  speed-up {result['speedup']}x; score rank correlation {rho}")
+    if pipeline_times:
+        print(
+            f"  transformers.pipeline (32) {best_pipeline:7.1f} s  {n / best_pipeline:7.1f} msg/s"
+        )
+        rho = result["score_rank_correlation"]
+        print(f"  speed-up {result['speedup']}x; score rank correlation {rho}")
+    if other_times:
+        print(f"  scan with {args.compare}  {best_other:7.1f} s  {n / best_other:7.1f} msg/s")
+        print(f"  time ratio (model / compared model): {result['scan_time_ratio']}")
 
 
 if __name__ == "__main__":

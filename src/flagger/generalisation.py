@@ -97,11 +97,13 @@ def set_metrics(flagger: Flagger, examples: Sequence[Example]) -> dict[str, Any]
         predicted = probs.sexist >= point.value
         flagged = int(predicted.sum())
         hits = int((predicted & (gold == 1)).sum())
+        negatives = int((gold == 0).sum())
         points[name] = rounded(
             {
                 "threshold": point.value,
                 "precision": hits / flagged if flagged else float("nan"),
                 "recall": hits / int(gold.sum()) if gold.any() else float("nan"),
+                "false_positive_rate": (flagged - hits) / negatives if negatives else float("nan"),
                 "macro_f1": task_a_f1(gold, predicted.astype(int)),
                 "flag_rate": flagged / gold.size,
             }
@@ -221,20 +223,33 @@ def markdown_table(reports: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def operating_points_table(report: dict[str, Any], set_names: Sequence[str]) -> str:
-    """Each operating point's precision, recall and flag rate on the named sets."""
+def precision_at_prevalence(recall: float, false_positive_rate: float, prevalence: float) -> float:
+    """Precision a point would have where ``prevalence`` of messages are sexist (Bayes' rule)."""
+    hits = recall * prevalence
+    false_alarms = false_positive_rate * (1 - prevalence)
+    return hits / (hits + false_alarms) if hits + false_alarms else float("nan")
+
+
+def operating_points_table(
+    report: dict[str, Any], set_names: Sequence[str], prevalence: float = 0.01
+) -> str:
+    """Each operating point's precision, recall and flag rate on the named sets, and the
+    precision it would have in an archive where ``prevalence`` of messages are sexist."""
     lines = [
-        "| operating point | set | threshold | precision | recall | macro-F1 | flag rate | ECE |",
-        "|---|---|---|---|---|---|---|---|",
+        "| operating point | set | threshold | precision | recall | false-positive rate | "
+        f"macro-F1 | ECE | precision if {prevalence:.0%} are sexist |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for set_name in set_names:
         metrics = report["sets"].get(set_name)
         if metrics is None:
             continue
         for point, row in metrics["operating_points"].items():
+            fpr = row.get("false_positive_rate", float("nan"))
+            at_prevalence = precision_at_prevalence(row["recall"], fpr, prevalence)
             lines.append(
                 f"| `{point}` | {set_name} | {row['threshold']:.4f} | {row['precision']:.3f} | "
-                f"{row['recall']:.3f} | {row['macro_f1']:.3f} | {row['flag_rate']:.3f} | "
-                f"{metrics['ece']:.3f} |"
+                f"{row['recall']:.3f} | {_cell(fpr, '.3f')} | {row['macro_f1']:.3f} | "
+                f"{metrics['ece']:.3f} | {_cell(at_prevalence, '.3f')} |"
             )
     return "\n".join(lines)

@@ -106,6 +106,34 @@ threshold); women FPR is the false-positive rate on neutral mentions of women.
 {rows}"""
 
 
+def _data_limitation(info: ModelInfo) -> str:
+    if info.data.get("extra_train"):
+        return (
+            "Trained on public social-media posts and on workplace messages written by the "
+            "flagger team,\n  not on real internal messages: vocabulary, tone and the base rate "
+            "of sexism differ.\n  Expect more errors on short, polite or implicit messages."
+        )
+    return (
+        "Trained on public social-media posts, not workplace messages: vocabulary, tone and the "
+        "base\n  rate of sexism differ. Expect more errors on short, polite or implicit messages."
+    )
+
+
+def _extra_train_text(info: ModelInfo) -> str:
+    extras = info.data.get("extra_train") or []
+    if not extras:
+        return ""
+    rows = "\n".join(f"| `{e['file']}` | {e['rows']} | `{e['sha256'][:12]}` |" for e in extras)
+    weight = info.training.get("extra_train_weight", 1)
+    return f"""
+Added to the training split only (never to dev), the recipe's own files repeated {weight}x:
+
+| file | rows | sha256 |
+|---|---|---|
+{rows}
+"""
+
+
 def _generalisation_text(info: ModelInfo) -> str:
     recorded = info.metrics.get("generalisation")
     if not recorded:
@@ -217,7 +245,7 @@ EDOS (SemEval-2023 Task 10, CC0): Gab and Reddit posts labelled by trained annot
 File `{info.data.get("file", "?")}` (sha256 `{info.data.get("sha256", "?")}`):
 {info.data.get("train_rows", "?")} training rows, {info.data.get("dev_rows", "?")} dev rows
 used for checkpoint selection and the threshold. Selected: {info.metrics.get("selected", "?")}.
-
+{_extra_train_text(info)}
 ## Metrics (dev split, saved weights, threshold {info.threshold:.4f})
 
 | metric | value |
@@ -254,8 +282,7 @@ Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
 
 ## Limitations and ethical considerations
 
-- Trained on public social-media posts, not workplace messages: vocabulary, tone and the base
-  rate of sexism differ. Expect more errors on short, polite or implicit messages.
+- {_data_limitation(info)}
 - Obfuscated spellings, sarcasm, quoted or reported speech (counter-speech) and neutral
   mentions of women are known hard cases; neutral mentions can be over-flagged.
 - English only. Texts longer than {info.max_length} tokens are scored in overlapping windows and
