@@ -70,12 +70,15 @@ def main() -> None:
         posts = work / "posts.jsonl"
         n = write_posts(args.data, args.n, posts)
         model = ["--model", str(args.model)] if args.model else []
-        scan = [*CLI, "scan", str(posts), "-o", str(work / "scan.jsonl"), "--no-explain"]
-        scan += ["--overwrite", *model]
+
+        def scan_command(output: Path, model_args: list[str]) -> list[str]:
+            flags = ["--no-explain", "--overwrite", *model_args]
+            return [*CLI, "scan", str(posts), "-o", str(output), *flags]
+
+        scan = scan_command(work / "scan.jsonl", model)
+        other = scan_command(work / "other.jsonl", ["--model", str(args.compare)])
         baseline = [sys.executable, str(HERE / "pipeline_baseline.py"), str(posts)]
         baseline += [str(work / "pipeline.jsonl"), "--batch-size", "32", *model]
-        other = [*scan[: scan.index("--overwrite") + 1], "--model", str(args.compare)]
-        other[other.index(str(work / "scan.jsonl"))] = str(work / "other.jsonl")
         scan_times, pipeline_times, other_times = [], [], []
         for _ in range(args.repeats):
             scan_times.append(timed(scan))

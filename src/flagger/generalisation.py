@@ -26,8 +26,8 @@ from flagger.behaviour import load_suite, suite_report
 from flagger.data import Example, load_examples, select_split
 from flagger.errors import InputFileError
 from flagger.evaluate import report_from_probabilities
-from flagger.metrics import expected_calibration_error, rounded, task_a_f1
 from flagger.model import Flagger
+from flagger.thresholds import measure
 
 POOL, TEST = "pool", "test"
 
@@ -78,10 +78,14 @@ def _kinds(path: Path) -> dict[str, str]:
         return {row["id"]: row["kind"] for row in reader}
 
 
-def set_metrics(flagger: Flagger, examples: Sequence[Example]) -> dict[str, Any]:
-    """Task A figures at the default point, each operating point's precision and recall, ECE.
+def set_metrics(
+    flagger: Flagger, examples: Sequence[Example], kinds: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Task A figures and ECE at the default point, and each operating point's precision,
+    recall, false-positive rate and flag rate.
 
-    Tasks B and C are added when the set carries category or vector labels.
+    Tasks B and C are added when the set carries category or vector labels, and
+    ``false_positives_by_kind`` when ``kinds`` (id -> kind of not-sexist message) is given.
     """
     labelled = [e for e in examples if e.sexist is not None]
     if not labelled:
@@ -91,39 +95,37 @@ def set_metrics(flagger: Flagger, examples: Sequence[Example]) -> dict[str, Any]
     default = flagger.resolve_threshold(None).value
     report = report_from_probabilities(probs, labelled, default)
     report["accuracy"] = float(np.mean((probs.sexist >= default).astype(int) == gold))
-    report["ece"] = expected_calibration_error(probs.sexist, gold)
+    negatives = gold == 0
     points = {}
     for name, point in flagger.info.operating_points.items():
-        predicted = probs.sexist >= point.value
-        flagged = int(predicted.sum())
-        hits = int((predicted & (gold == 1)).sum())
-        negatives = int((gold == 0).sum())
-        points[name] = rounded(
-            {
-                "threshold": point.value,
-                "precision": hits / flagged if flagged else float("nan"),
-                "recall": hits / int(gold.sum()) if gold.any() else float("nan"),
-                "false_positive_rate": (flagged - hits) / negatives if negatives else float("nan"),
-                "macro_f1": task_a_f1(gold, predicted.astype(int)),
-                "flag_rate": flagged / gold.size,
-            }
-        )
+        measured = measure(probs.sexist, gold, point.value)
+        false_alarms = probs.sexist[negatives] >= point.value
+        points[name] = {
+            "threshold": measured.value,
+            "precision": measured.precision,
+            "recall": measured.recall,
+            "false_positive_rate": round(float(false_alarms.mean()), 4)
+            if negatives.any()
+            else None,
+            "macro_f1": measured.macro_f1,
+            "flag_rate": measured.flag_rate,
+        }
     report["operating_points"] = points
-    report["scores"] = {
-        e.id: round(float(s), 4) for e, s in zip(labelled, probs.sexist, strict=True)
-    }
+    if kinds:
+        flagged = probs.sexist >= default
+        report["false_positives_by_kind"] = false_positives_by_kind(labelled, flagged, kinds)
     return report
 
 
 def false_positives_by_kind(
-    examples: Sequence[Example], scores: dict[str, float], kinds: dict[str, str], threshold: float
+    examples: Sequence[Example], flagged: np.ndarray, kinds: dict[str, str]
 ) -> dict[str, dict[str, float]]:
     """How often each kind of not-sexist message (positive, neutral, quoted...) is flagged."""
     hits: dict[str, list[bool]] = defaultdict(list)
-    for example in examples:
+    for example, hit in zip(examples, flagged, strict=True):
         kind = kinds.get(example.id)
-        if example.sexist == 0 and kind and example.id in scores:
-            hits[kind].append(scores[example.id] >= threshold)
+        if example.sexist == 0 and kind:
+            hits[kind].append(bool(hit))
     return {
         kind: {"cases": len(flags), "rate": round(float(np.mean(flags)), 4)}
         for kind, flags in sorted(hits.items())
@@ -146,14 +148,8 @@ def generalisation_report(
         "sets": {},
     }
     for item in sets:
-        examples = item.examples()
-        metrics = set_metrics(flagger, examples)
         kinds = _kinds(item.path) if item.path.suffix.lower() == ".csv" else {}
-        if kinds:
-            metrics["false_positives_by_kind"] = false_positives_by_kind(
-                examples, metrics["scores"], kinds, default
-            )
-        metrics.pop("scores")
+        metrics = set_metrics(flagger, item.examples(), kinds)
         report["sets"][item.name] = {"file": item.path.name, "split": item.split, **metrics}
     if suite is not None:
         cases = load_suite(suite)
@@ -245,11 +241,22 @@ def operating_points_table(
         if metrics is None:
             continue
         for point, row in metrics["operating_points"].items():
-            fpr = row.get("false_positive_rate", float("nan"))
-            at_prevalence = precision_at_prevalence(row["recall"], fpr, prevalence)
-            lines.append(
-                f"| `{point}` | {set_name} | {row['threshold']:.4f} | {row['precision']:.3f} | "
-                f"{row['recall']:.3f} | {_cell(fpr, '.3f')} | {row['macro_f1']:.3f} | "
-                f"{metrics['ece']:.3f} | {_cell(at_prevalence, '.3f')} |"
+            recall, fpr = row["recall"], row.get("false_positive_rate")
+            at_prevalence = (
+                None
+                if recall is None or fpr is None
+                else precision_at_prevalence(recall, fpr, prevalence)
             )
+            cells = [
+                f"`{point}`",
+                set_name,
+                f"{row['threshold']:.4f}",
+                _cell(row["precision"], ".3f"),
+                _cell(recall, ".3f"),
+                _cell(fpr, ".3f"),
+                f"{row['macro_f1']:.3f}",
+                f"{metrics['ece']:.3f}",
+                _cell(at_prevalence, ".3f"),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -87,7 +87,7 @@ def _out_of_domain(
     """Task A macro-F1 on PyTorch and on the export for each check file and pooled."""
     threshold = reference.info.threshold
     figures: dict[str, Any] = {"threshold": threshold, "files": {}}
-    pooled: list[np.ndarray] = [np.zeros(0, dtype=int)] * 3
+    columns: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     for name, examples in sets.items():
         texts = [e.text for e in examples]
         gold = np.array([e.sexist for e in examples], dtype=int)
@@ -98,11 +98,8 @@ def _out_of_domain(
             "macro_f1_torch": round(task_a_f1(gold, torch_flags), 4),
             "macro_f1_onnx": round(task_a_f1(gold, onnx_flags), 4),
         }
-        pooled = [
-            np.concatenate([a, b])
-            for a, b in zip(pooled, (gold, torch_flags, onnx_flags), strict=True)
-        ]
-    gold, torch_flags, onnx_flags = pooled
+        columns.append((gold, torch_flags, onnx_flags))
+    gold, torch_flags, onnx_flags = (np.concatenate(part) for part in zip(*columns, strict=True))
     figures["pooled"] = {
         "rows": int(gold.size),
         "macro_f1_torch": round(task_a_f1(gold, torch_flags), 4),
