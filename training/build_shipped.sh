@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Rebuild models/flagger-edos (1.2.0) from the EDOS file: the recipe in training/judgement.json
-# (EDOS train + the authored corpus in training/corpus, twice) plus the hard-case augmentations
-# from training/augment.py; calibration and operating points on EDOS dev; the int8 export, gated on
-# EDOS dev and on the out-of-domain checks; the behavioural suite and the generalisation table
-# (before: 1.1.0, taken from git history) recorded in the model card. About 40 minutes on 2 CPU
-# cores. The blind split (training/blind) is never trained on: training refuses it.
+# (EDOS train + the first ten slices of the authored corpus in training/corpus, twice) plus the
+# hard-case augmentations from training/augment.py; calibration and operating points on EDOS
+# dev; the int8 export, gated on EDOS dev and on the out-of-domain checks; the behavioural suite
+# and the generalisation table (before: 1.1.0, taken from git history) recorded in the model
+# card. About 40 minutes on 2 CPU cores. The blind split (training/blind) is never trained on:
+# training refuses it.
 # Usage: bash training/build_shipped.sh [EDOS_CSV] [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
