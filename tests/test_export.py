@@ -8,6 +8,7 @@ import pytest
 
 from flagger import Flagger
 from flagger.errors import ConfigError, ModelDirectoryError
+from flagger.metrics import task_a_f1
 from flagger.model_dir import read_info
 
 pytest.importorskip("onnx", reason="exporting needs the train extra (onnx)")
@@ -68,6 +69,11 @@ def test_export_records_and_gates_the_out_of_domain_checks(
     assert record.out_of_domain["files"]["workplace.csv"]["rows"] == 2
     assert record.out_of_domain["pooled"]["rows"] == 2
     assert read_info(model).onnx == record
+    # The PyTorch side is the model as it was, not as tracing leaves it.
+    torch_model = Flagger.load(tiny_model, backend="torch", num_threads=1)
+    flags = torch_model.probabilities(["women are weak", "the team meets"]).sexist
+    expected = task_a_f1(np.array([1, 0]), (flags >= record.out_of_domain["threshold"]).astype(int))
+    assert record.out_of_domain["files"]["workplace.csv"]["macro_f1_torch"] == round(expected, 4)
 
     def lossy(*_: object) -> dict[str, object]:
         return {"files": {}, "pooled": {"rows": 2, "macro_f1_torch": 1.0, "macro_f1_onnx": 0.5}}
