@@ -83,3 +83,23 @@ def test_export_records_and_gates_the_out_of_domain_checks(
     with pytest.raises(ConfigError, match="out-of-domain"):
         export.export_onnx(fresh, edos_csv, max_f1_loss=0.4, checks=[checks])
     assert read_info(fresh).onnx is None
+
+
+def test_word_embeddings_are_stored_in_float16(tmp_path: Path, tiny_model: Path) -> None:
+    import onnx
+    from onnx import TensorProto
+
+    from flagger.backends import OnnxBackend
+    from flagger.training.export import _halve_word_embeddings, export_int8
+
+    torch_model = Flagger.load(tiny_model, backend="torch", num_threads=1)
+    texts = ["women are weak", "the meeting moved to six"]
+    expected = torch_model.probabilities(texts).sexist
+    path = export_int8(torch_model.network, tmp_path / "model.int8.onnx")
+    _halve_word_embeddings(path, min_rows=4)  # the tiny model has 5 word rows
+    graph = onnx.load(str(path)).graph
+    halved = [i for i in graph.initializer if i.data_type == TensorProto.FLOAT16]
+    assert "network.encoder.embeddings.word_embeddings.weight" in {i.name for i in halved}
+    assert any(n.op_type == "Cast" and n.input[0].endswith("_float16") for n in graph.node)
+    onnx_model = Flagger(OnnxBackend(path, 1), torch_model.tokenizer, torch_model.info)
+    assert np.allclose(onnx_model.probabilities(texts).sexist, expected, atol=0.05)

@@ -32,7 +32,11 @@ logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.int8.onnx"
 MAX_F1_LOSS = 0.005
-QUANTIZATION = "int8 dynamic (ONNX Runtime), per channel: MatMul weights and embeddings"
+QUANTIZATION = (
+    "int8 dynamic (ONNX Runtime), per channel: MatMul weights; word embeddings in float16"
+)
+# Tables looked up by Gather with more rows than this are word embeddings: kept in float16.
+_EMBEDDING_ROWS = 1000
 
 
 class _Heads(torch.nn.Module):
@@ -76,9 +80,49 @@ def export_int8(network: MultiTaskClassifier, output: Path) -> Path:
             str(output),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul", "Gather"],
+            op_types_to_quantize=["MatMul"],
         )
+    _halve_word_embeddings(output)
     return output
+
+
+def _halve_word_embeddings(path: Path, min_rows: int = _EMBEDDING_ROWS) -> None:
+    """Store the word-embedding table in float16 and cast what Gather reads back to float32.
+
+    Int8 embeddings (one scale for the whole table) cost weight averages of fine-tuned models
+    up to 0.014 macro-F1 out of domain; float16 keeps them within 0.003 at half the size of
+    float32 (the table is most of the file).
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    tables = {init.name: init for init in graph.initializer}
+    nodes = []
+    for node in graph.node:
+        nodes.append(node)
+        table = tables.get(node.input[0]) if node.op_type == "Gather" else None
+        if table is None or table.data_type != TensorProto.FLOAT:
+            continue
+        values = numpy_helper.to_array(table)
+        if values.ndim != 2 or values.shape[0] <= min_rows:
+            continue
+        table.CopyFrom(numpy_helper.from_array(values.astype(np.float16), table.name))
+        looked_up = node.output[0]
+        node.output[0] = f"{looked_up}_float16"
+        nodes.append(
+            helper.make_node(
+                "Cast",
+                [node.output[0]],
+                [looked_up],
+                to=TensorProto.FLOAT,
+                name=f"{node.name}_cast",
+            )
+        )
+    graph.ClearField("node")
+    graph.node.extend(nodes)
+    onnx.save(model, str(path))
 
 
 def _out_of_domain(
