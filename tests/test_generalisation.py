@@ -97,3 +97,22 @@ def test_recorded_figures_reach_the_model_card(
     card = (model / "README.md").read_text()
     assert "## Out of domain" in card and "| EDOS dev |" in card
     Flagger.load(model)  # still verifies against its manifest
+
+
+def test_short_statement_probe_names_every_miss_and_false_flag(tiny_model: Path) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "training" / "short_statements.py"
+    spec = importlib.util.spec_from_file_location("short_statements", path)
+    assert spec is not None and spec.loader is not None
+    probe_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe_module)
+    flagger = Flagger.load(tiny_model, num_threads=1)
+    threshold = flagger.resolve_threshold("default").value
+    hateful = flagger.sexist_scores(probe_module.HATEFUL)
+    other = flagger.sexist_scores(probe_module.NOT_HATEFUL)
+    head, *rest = probe_module.probe(flagger)
+    caught, flagged = int((hateful >= threshold).sum()), int((other >= threshold).sum())
+    assert f"hateful caught {caught}/20, not hateful flagged {flagged}/20" in head
+    assert sum(line.startswith("  missed ") for line in rest) == 20 - caught
+    assert sum(line.startswith("  flagged ") for line in rest) == flagged

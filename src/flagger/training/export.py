@@ -90,7 +90,7 @@ def _halve_word_embeddings(path: Path, min_rows: int = _EMBEDDING_ROWS) -> None:
     """Store the word-embedding table in float16 and cast what Gather reads back to float32.
 
     Int8 embeddings (one scale for the whole table) cost weight averages of fine-tuned models
-    up to 0.014 macro-F1 out of domain; float16 keeps them within 0.003 at half the size of
+    up to 0.014 macro-F1 out of domain; float16 keeps that loss to 0.003 at half the size of
     float32 (the table is most of the file).
     """
     import onnx
