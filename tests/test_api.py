@@ -72,6 +72,10 @@ def test_classify_in_order_with_spans(client: TestClient) -> None:
     assert first["spans"] and all(
         SEXIST[s["start"] : s["end"]] == s["text"] for s in first["spans"]
     )
+    assert first["schema_version"] == 2 and isinstance(first["evidence_complete"], bool)
+    assert all(SEXIST[t["start"] : t["end"]] == t["text"] for t in first["targets"])
+    evidence = {i for s in first["spans"] for i in range(s["start"], s["end"])}
+    assert not any(i in evidence for t in first["targets"] for i in range(t["start"], t["end"]))
     assert first["threshold"]["name"] == "default" and first["category"]
     alert = classify(client, [SEXIST], threshold="alert").json()["results"][0]
     assert alert["threshold"]["name"] == "alert" and alert["spans"] is None

@@ -1,7 +1,9 @@
-"""Span explanations: exact offsets for any Unicode input, and honest counterfactual scores."""
+"""Evidence and targets: exact offsets for any Unicode input, never overlapping, never empty for a
+flag, and honest counterfactual scores."""
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 
 from flagger import Flagger
 from flagger.explain import (
+    Explanation,
     SpanSearch,
     candidate_tokens,
     find_spans,
@@ -26,23 +29,33 @@ def cue_score(texts: Sequence[str]) -> np.ndarray:
     return np.array([min(1.0, 0.1 + 0.3 * sum(t.count(c) for c in CUES)) for t in texts])
 
 
-def explain_one(text: str, threshold: float = 0.3, **search: int) -> tuple:
+def explain(text: str, threshold: float = 0.3, **search: Any) -> Explanation:
+    search.setdefault("phrase_words", 0)  # the core search; widening is tested on its own
     [found] = find_spans(
         cue_score, [text], cue_score([text]).tolist(), threshold, search=SpanSearch(**search)
     )
+    return found
+
+
+def explain_one(text: str, threshold: float = 0.3, **search: Any) -> tuple:
+    found = explain(text, threshold, **search)
     return found.spans, found.score_without_spans
 
 
-def check_spans(text: str, score: float, spans: list, without: float | None) -> None:
+def check_spans(
+    text: str, score: float, spans: list, without: float | None, targets: Sequence = ()
+) -> None:
     ends = -1
     for span in spans:
         assert 0 <= span.start < span.end <= len(text)
         assert text[span.start : span.end] == span.text
         assert span.start >= ends  # sorted, not overlapping
         ends = span.end
+    for target in targets:
+        start, end = (target.start, target.end) if hasattr(target, "start") else target
+        assert 0 <= start < end <= len(text)
+        assert all(end <= s.start or s.end <= start for s in spans), "evidence overlaps a target"
     assert (without is None) == (not spans)
-    if spans:
-        assert without is not None and without < score
 
 
 def test_the_cue_word_is_the_span() -> None:
@@ -82,15 +95,77 @@ def test_long_messages_are_searched_in_phrases_then_words() -> None:
 def test_focus_limits_the_search_but_the_whole_message_is_rescored() -> None:
     text = "stupid at the start. " + "neutral words here. " * 10 + "kitchen at the end"
     focus = (text.index("kitchen") - 5, len(text))
-    [found] = find_spans(cue_score, [text], cue_score([text]).tolist(), 0.35, focus=[focus])
+    [found] = find_spans(
+        cue_score,
+        [text],
+        cue_score([text]).tolist(),
+        0.35,
+        focus=[focus],
+        search=SpanSearch(phrase_words=0),
+    )
     assert [s.text for s in found.spans] == ["kitchen"]
     # The counterfactual is the WHOLE message without the span: 'stupid' still counts.
     assert found.score_without_spans == pytest.approx(0.4)
 
 
-def test_no_spans_when_nothing_lowers_the_score() -> None:
-    spans, without = explain_one("a perfectly neutral note", threshold=0.05)
+def test_the_best_word_when_nothing_lowers_the_score() -> None:
+    found = explain("a perfectly neutral note", threshold=0.05)
+    assert len(found.spans) == 1 and not found.complete
+    assert found.score_without_spans == pytest.approx(0.1)
+    # The search as it was before targets reported nothing in that case.
+    spans, without = explain_one("a perfectly neutral note", threshold=0.05, avoid_targets=False)
     assert spans == [] and without is None
+
+
+def target_score(texts: Sequence[str]) -> np.ndarray:
+    """A stand-in model that leans on the target word most, as real ones do."""
+    return np.array(
+        [min(1.0, 0.05 + 0.5 * ("Women" in t) + 0.3 * ("emotional" in t)) for t in texts]
+    )
+
+
+def test_targets_are_never_evidence() -> None:
+    text = "Women are too emotional to make decisions"
+    [before] = find_spans(
+        target_score, [text], [0.85], 0.5, search=SpanSearch(avoid_targets=False, phrase_words=0)
+    )
+    assert [s.text for s in before.spans] == ["Women"]
+    [found] = find_spans(target_score, [text], [0.85], 0.6, search=SpanSearch(phrase_words=0))
+    assert [s.text for s in found.spans] == ["emotional"]
+    assert [text[s:e] for s, e in found.targets] == ["Women"]
+    assert found.complete and found.score_without_spans == pytest.approx(0.55)
+
+
+def test_evidence_is_incomplete_when_only_the_target_carries_the_score() -> None:
+    text = "Women, honestly, what can you say"
+    [found] = find_spans(target_score, [text], [0.55], 0.5, search=SpanSearch(phrase_words=0))
+    assert found.spans and not found.complete
+    assert all(s.text != "Women" for s in found.spans)
+
+
+def test_function_words_are_not_evidence_on_their_own() -> None:
+    def leans_on_the(texts: Sequence[str]) -> np.ndarray:
+        return np.array([0.2 + 0.4 * (" the " in t) + 0.3 * ("kitchen" in t) for t in texts])
+
+    text = "back in the kitchen now"
+    [found] = find_spans(leans_on_the, [text], [0.9], 0.5, search=SpanSearch(phrase_words=0))
+    assert [s.text for s in found.spans] == ["kitchen"]
+
+
+def test_evidence_is_widened_into_a_phrase_within_its_clause() -> None:
+    text = "Honestly, she is far too emotional to make decisions. Anyway."
+    found = explain(text.replace("emotional", "stupid"), threshold=0.3, phrase_words=6)
+    [span] = found.spans
+    # Widened right then left to six words ("is far too stupid to make"), never across the
+    # comma or the full stop, never over "she"; the function word left at the edge is dropped.
+    assert span.text == "far too stupid to make"
+    assert [text[s:e] for s, e in found.targets] == ["she"]
+    assert found.score_without_spans == pytest.approx(0.1)
+
+
+def test_a_message_of_target_words_only_has_them_as_evidence() -> None:
+    found = explain("women", threshold=0.0)
+    assert [s.text for s in found.spans] == ["women"] and found.targets == []
 
 
 @pytest.mark.parametrize(
@@ -125,10 +200,10 @@ unicode_text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), min_s
 def test_offsets_are_exact_for_any_unicode(before: str, after: str, cue: str) -> None:
     text = f"{before} {cue} {after}"
     score = float(cue_score([text])[0])
-    spans, without = explain_one(text, threshold=0.3)
-    check_spans(text, score, spans, without)
+    found = explain(text, threshold=0.3, phrase_words=6)
+    check_spans(text, score, found.spans, found.score_without_spans, found.targets)
     if score >= 0.3:
-        assert spans, "a text with a cue word always gets an explanation"
+        assert found.spans, "a text with a cue word always gets evidence"
 
 
 @pytest.fixture(scope="module")
@@ -143,12 +218,20 @@ def flagger(tiny_model: Path) -> Flagger:
 def test_real_model_spans_slice_the_original_text(flagger: Flagger, text: str) -> None:
     # Threshold 0 flags everything, so every text is explained by the real (tiny) model.
     [result] = flagger.score([text + " women are stupid"], threshold=0.0)
-    assert result.flagged and result.spans is not None
-    check_spans(text + " women are stupid", result.score, result.spans, result.score_without_spans)
+    assert result.flagged and result.spans and result.targets is not None
+    check_spans(
+        text + " women are stupid",
+        result.score,
+        result.spans,
+        result.score_without_spans,
+        result.targets,
+    )
+    for target in result.targets:
+        assert (text + " women are stupid")[target.start : target.end] == target.text
 
 
 def test_windowed_message_spans_point_into_the_original(flagger: Flagger) -> None:
     text = "thanks for the report, " * 12 + "wömen are stupid 👩 bitches"
     [result] = flagger.score([text], threshold=0.0)
-    assert result.windows > 1 and result.spans is not None
-    check_spans(text, result.score, result.spans, result.score_without_spans)
+    assert result.windows > 1 and result.spans
+    check_spans(text, result.score, result.spans, result.score_without_spans, result.targets or [])

@@ -109,7 +109,36 @@ def test_headline_counts_and_header() -> None:
 
 def test_spans_are_marked_and_text_around_them_kept() -> None:
     html = render_report(make_summary(), [make_row(1, 0.9)])
-    assert 'Message 1: you are a <mark title="weight 0.400">whore</mark>, said nobody nice.' in html
+    assert 'Message 1: you are a <mark title="evidence: the score falls by 0.400 ' in html
+    assert ">whore</mark>, said nobody nice." in html
+    assert "dotted underline</u>: who the message is about" in html  # the legend, not colour
+
+
+def test_targets_are_underlined_and_evidence_highlighted() -> None:
+    text = "Women are too emotional to lead"
+    row = make_row(
+        1,
+        0.9,
+        text=text,
+        spans=[{"start": 14, "end": 23, "text": "emotional", "weight": 0.5}],
+        targets=[{"start": 0, "end": 5, "text": "Women"}],
+        score_without_spans=0.1,
+        evidence_complete=True,
+    )
+    html = render_report(make_summary(), [row])
+    assert '<u class="target" title="who the message is about (not evidence)">Women</u>' in html
+    assert 'without all the evidence it is 0.100">emotional</mark>' in html
+    assert "partial evidence" not in html
+    html = render_report(make_summary(), [{**row, "evidence_complete": False}])
+    assert "partial evidence" in html
+
+
+def test_rows_written_before_targets_still_render() -> None:
+    # A schema-1 row: no targets, no schema_version, spans that may be a target word.
+    row = make_row(1, 0.9)
+    row.pop("targets", None)
+    html = render_report(make_summary(), [row])
+    assert ">whore</mark>" in html
 
 
 def test_hostile_text_is_escaped_everywhere() -> None:
@@ -131,7 +160,7 @@ def test_hostile_text_is_escaped_everywhere() -> None:
     html = render_report(summary, [row])
     assert "<script" not in html  # the page has no script of its own either
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert '<mark title="weight 0.200">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in html
+    assert '">&lt;script&gt;alert(1)&lt;/script&gt;</mark>' in html
 
 
 def test_caps_the_list_to_the_highest_scores() -> None:
@@ -233,7 +262,7 @@ def test_highlight_skips_bad_spans() -> None:
     ]
     assert highlight("hello world!", spans) == [
         Segment("hello "),
-        Segment("world", 0.5),
+        Segment("world", 0.5, "evidence"),
         Segment("!"),
     ]
     assert highlight("", None) == [Segment("")]
@@ -279,7 +308,7 @@ def test_renders_in_a_real_browser(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert "812" in dom and "20,000" in dom
-    assert '<mark title="weight 0.400">whore</mark>' in dom
+    assert ">whore</mark>" in dom
     assert "<script>alert(1)</script>" not in dom  # escaped text stays text in the DOM
     assert "&lt;script&gt;alert(1)&lt;/script&gt; you whore" in dom
 

@@ -136,3 +136,21 @@ def test_rows_are_one_per_record(tmp_path: Path, tiny_model: Path) -> None:
     )
     assert [r.get("id") for r in rows if "error" not in r] == [f"m{i}" for i in range(10)]
     assert sum("error" in r for r in rows) == 1
+
+
+def test_resume_refuses_a_checkpoint_written_by_the_old_result_schema(
+    tmp_path: Path, tiny_model: Path
+) -> None:
+    flagger = Flagger.load(tiny_model, num_threads=1)
+    archive = write_archive(tmp_path / "a.jsonl", 300)
+    output = tmp_path / "v.jsonl"
+    crashing = CrashAfter(local_engine(Predictor(flagger, explain=False)), 1)
+    with pytest.raises(KeyboardInterrupt):
+        scan(flagger, archive, output, explain=False, batch_size=100, engine=crashing)
+    state = checkpoint_path(output)
+    assert load_checkpoint(state).schema_version == 2
+    old = json.loads(state.read_text())
+    del old["schema_version"]  # checkpoints written before the result contract was versioned
+    state.write_text(json.dumps(old))
+    with pytest.raises(InputFileError, match=r"result schema 1 .* writes schema 2.*--overwrite"):
+        scan(flagger, archive, output, explain=False, resume=True)

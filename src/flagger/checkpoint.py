@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from flagger.errors import InputFileError
+from flagger.results import SCHEMA_VERSION
 
 CHECKPOINT_VERSION = 1
 
@@ -47,6 +48,9 @@ class Checkpoint(BaseModel):
     """Everything a resumed scan needs to carry on exactly where the last commit left off."""
 
     version: int = CHECKPOINT_VERSION
+    schema_version: int = Field(
+        default=1, description="result contract of the rows written (1: before it had a version)"
+    )
     inputs: list[InputStamp]
     settings: dict[str, Any] = Field(description="what decides the verdicts and the output rows")
     consumed: int = Field(
@@ -124,5 +128,12 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise InputFileError(
             f"{path}: checkpoint version {checkpoint.version}, this flagger reads "
             f"{CHECKPOINT_VERSION}"
+        )
+    if checkpoint.schema_version != SCHEMA_VERSION:
+        raise InputFileError(
+            f"{path}: cannot resume: the rows already written use result schema "
+            f"{checkpoint.schema_version} and this flagger writes schema {SCHEMA_VERSION} "
+            "(evidence and targets are now separate); finish the scan with the flagger that "
+            "started it, or start again with --overwrite"
         )
     return checkpoint

@@ -307,9 +307,17 @@ def evaluate(
         bool,
         typer.Option(
             "--explanations",
-            help="Also measure span explanations of the flagged messages against random spans.",
+            help="Also measure the evidence of the flagged messages against random spans.",
         ),
     ] = False,
+    rationales: Annotated[
+        Path | None,
+        typer.Option(
+            help="Human rationales (training/rationales/rationales.jsonl): measure the evidence "
+            "against the words people marked, on their test part. EDOS texts come from --data, "
+            "corpus texts from the corpus folder beside the rationales' folder."
+        ),
+    ] = None,
     reliability_plot: Annotated[
         Path | None, typer.Option(help="Write a reliability diagram (PNG) here.")
     ] = None,
@@ -319,8 +327,8 @@ def evaluate(
 ) -> None:
     """Report EDOS Task A/B/C macro-F1, precision, recall, PR-AUC and calibration error, and/or
     the pass rates of a behavioural suite."""
-    if data is None and suite is None:
-        raise ConfigError("give --data FILE, --suite DIR, or both")
+    if data is None and suite is None and rationales is None:
+        raise ConfigError("give --data FILE, --suite DIR, --rationales FILE, or several")
     flagger = _load(model, threads, backend)
     report: dict[str, Any] = {"model": flagger.version}
     if data is not None:
@@ -329,6 +337,8 @@ def evaluate(
                 flagger, data, split, threshold, text_field, explanations, reliability_plot
             )
         )
+    if rationales is not None:
+        report["rationales"] = _evaluate_rationales(flagger, rationales, data, threshold)
     if suite is not None:
         from flagger.behaviour import load_suite, suite_report
 
@@ -344,6 +354,8 @@ def evaluate(
         _print_data_report(report, data, split)
     if suite is not None:
         _print_suite_report(report["suite"])
+    if rationales is not None:
+        _print_rationales(report["rationales"])
 
 
 def _evaluate_data(
@@ -368,6 +380,46 @@ def _evaluate_data(
     if reliability_plot:
         report["reliability_plot"] = str(_plot(reliability_plot, examples, probs, flagger))
     return report
+
+
+def _evaluate_rationales(
+    flagger: Any, path: Path, data: Path | None, threshold: str | None
+) -> dict[str, Any]:
+    from flagger.faithfulness import faithfulness, plausibility
+    from flagger.rationales import load_rationales, message_texts, resolve
+
+    texts = message_texts(data, path.resolve().parent.parent / "corpus")
+    found = load_rationales(path)
+    pairs = [(r, t) for r, t in resolve(found, texts) if r.part == "test" and not r.no_evidence]
+    if not pairs:
+        raise ConfigError(
+            f"{path}: none of its test-part messages could be found; give the EDOS file as --data"
+        )
+    return {
+        "path": str(path),
+        "part": "test",
+        "available": len(pairs),
+        "plausibility": plausibility(flagger, pairs, threshold),
+        "faithfulness": faithfulness(flagger, [t for _, t in pairs], threshold),
+    }
+
+
+def _print_rationales(report: dict[str, Any]) -> None:
+    plaus = report["plausibility"]
+    typer.echo(
+        f"evidence against human rationales ({report['path']}, {report['part']} part: "
+        f"{report['available']} messages, {plaus['evidence']['flagged']} flagged at "
+        f"{plaus['operating_point']}):"
+    )
+    typer.echo(f"  {'':<34} {'word F1':>8} {'median words':>13}")
+    for key, name in (
+        ("evidence", "evidence (target-aware search)"),
+        ("before", "search before targets"),
+        ("random", "random non-target spans"),
+    ):
+        row = plaus[key]
+        typer.echo(f"  {name:<34} {row['token_f1']:>8.3f} {row['median_evidence_words']:>13.1f}")
+    _print_explanations(report["faithfulness"])
 
 
 def _print_data_report(report: dict[str, Any], data: Path, split: str | None) -> None:
@@ -426,18 +478,24 @@ def _plot(path: Path, examples: list[Any], probs: Any, flagger: Any) -> Path:
 
 def _print_explanations(report: dict[str, Any]) -> None:
     typer.echo(
-        f"explanations of {report['flagged']} flagged messages ({report['explained']} with spans):"
+        f"evidence of {report['flagged']} flagged messages ({report['explained']} with evidence):"
     )
     if "comprehensiveness" not in report:
         return
-    typer.echo(f"  {'':<22} {'spans':>8} {'random':>8}")
+    typer.echo(f"  {'':<26} {'evidence':>8} {'random':>8}")
     for name in ("comprehensiveness", "sufficiency"):
-        typer.echo(f"  {name:<22} {report[name]:>8.4f} {report['random_' + name]:>8.4f}")
-    typer.echo(f"  {'comprehensiveness ratio':<22} {report['comprehensiveness_ratio']:>8.2f}")
-    typer.echo(f"  {'un-flagged by removal':<22} {report['unflagged_by_removal']:>8.4f}")
-    typer.echo(f"  {'spans per message':<22} {report['spans_per_message']:>8.2f}")
-    typer.echo(f"  {'span words, mean':<22} {report['mean_span_words']:>8.2f}")
-    typer.echo(f"  {'span words, median':<22} {report['median_span_words']:>8.1f}")
+        typer.echo(f"  {name:<26} {report[name]:>8.4f} {report['random_' + name]:>8.4f}")
+    rows = (
+        ("comprehensiveness ratio", "comprehensiveness_ratio", ".2f"),
+        ("un-flagged by removal", "unflagged_by_removal", ".4f"),
+        ("complete (search reached)", "complete", ".4f"),
+        ("only target words", "target_only", ".4f"),
+        ("spans per message", "spans_per_message", ".2f"),
+        ("evidence words, mean", "mean_evidence_words", ".2f"),
+        ("evidence words, median", "median_evidence_words", ".1f"),
+    )
+    for label, key, fmt in rows:
+        typer.echo(f"  {label:<26} {report[key]:>8{fmt}}")
 
 
 @app.command()

@@ -1,18 +1,28 @@
-"""Spans that drive a flag, found by occlusion: remove words from the ORIGINAL text and re-score.
+"""Evidence behind a flag, found by occlusion: remove words from the ORIGINAL text and re-score.
 
 The search works on any backend that can score texts (it only calls a ``score_fn``):
 
-1. **Occlude** each word (emoji, URL) on its own and measure how far the calibrated score falls.
+0. **Targets first**: the neutral mentions of who the message is about ("Women", "she", "Sarah";
+   see ``flagger.targets``) are found and set aside. They are reported as ``targets`` and are
+   never evidence: removing "Women" does lower the score, but it tells a reviewer nothing about
+   what was said.
+1. **Occlude** each other word (emoji, URL) on its own and measure how far the calibrated score
+   falls. A word is occluded by ``SpanSearch.replacement`` (deleted when it is empty).
    Messages with more words than ``max_units`` are occluded in short phrases first, and the words
    of the phrases that matter most are then occluded one by one.
 2. **Grow** a set from the words with the largest drops, best first, and keep the smallest set whose
    removal brings the score below the threshold less a ``margin`` (the model's uncertainty band,
    so the counterfactual is clearly not flagged), or, failing that, the set that lowers it most.
    When that is not enough (several cues say the same thing), repeat 1-2 on the message with the
-   set removed, up to ``rounds`` times.
-3. **Report** the chosen words merged into contiguous spans, each with its own weight (the drop
-   when it alone is removed), and ``score_without_spans``: the message scored with all of them
-   removed.
+   set removed, up to ``rounds`` times. Where no set within the budget gets there, the evidence is
+   the best the search found (never nothing) and ``complete`` says so.
+3. **Widen** the chosen words into the phrases around them (``phrase_words`` in all, within a
+   clause, never taking in a target, function words at the edges dropped): people read and
+   defend phrases ("too emotional to make decisions"), not scattered words, and measured against
+   people's rationales (``training/rationales/``) the phrases agree with them better.
+4. **Report** the evidence as contiguous spans, each with its own weight (the drop when it alone
+   is deleted), and ``score_without_spans``: the message scored with all of it deleted, so the
+   counterfactual is always that of what is shown.
 
 Offsets are exact for any Unicode input because spans are never re-derived from model tokens:
 candidates are regex matches on the original string, and perturbed texts are cut from it. For a
@@ -22,6 +32,7 @@ whole message re-scored.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +41,7 @@ import numpy as np
 import regex
 
 from flagger.results import Span
+from flagger.targets import is_function_word, target_tokens
 
 ScoreFn = Callable[[Sequence[str]], np.ndarray]
 Range = tuple[int, int]
@@ -46,10 +58,14 @@ _CANDIDATE = regex.compile(
     """,
     regex.VERSION1 | regex.VERBOSE,
 )
+# Function words between two evidence words that are joined into one phrase, at most.
+_BRIDGE = 2
+_CLAUSE_END = regex.compile(r"[.!?;:,()\[\]\"\n]")
 # A drop smaller than this is noise (and would vanish when scores are rounded to 6 places).
 _EPSILON = 1e-5
 # Request key for the focus text itself (pass 1) and for the whole message re-scored (pass 4).
 _WHOLE = -1
+_CORE = -2  # request key: the whole message without the words found, before widening
 
 
 @dataclass(frozen=True)
@@ -61,14 +77,24 @@ class SpanSearch:
     max_words: int = 4  # words a round may add to the set
     rounds: int = 2  # rounds of occlusion and growth for messages still above the target
     margin: float = 0.0  # aim below threshold - margin, so the counterfactual is clearly unflagged
+    avoid_targets: bool = True  # never offer neutral target mentions as evidence
+    replacement: str = ""  # what stands in for an occluded word while searching ("": delete it)
+    phrase_words: int = 6  # widen the words found into phrases of up to this many words in all
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Spans of one message and its score with all of them removed (``None`` without spans)."""
+    """Evidence and targets of one message, and its score with the evidence deleted.
+
+    ``complete`` is whether deleting the evidence brings the score below the search's target
+    (threshold less margin); ``score_without_spans`` is ``None`` only when there is no evidence
+    (a message with no words to search).
+    """
 
     spans: list[Span]
     score_without_spans: float | None
+    targets: list[Range] = field(default_factory=list)
+    complete: bool = False
 
 
 def candidate_tokens(text: str, start: int = 0, end: int | None = None) -> list[Range]:
@@ -82,6 +108,20 @@ def remove_spans(text: str, spans: Sequence[Range]) -> str:
     for start, end in sorted(spans):
         if start > last:
             pieces.append(text[last:start])
+        last = max(last, end)
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def replace_spans(text: str, spans: Sequence[Range], replacement: str) -> str:
+    """``text`` with each range replaced by ``replacement`` (deleted when it is empty)."""
+    if not replacement:
+        return remove_spans(text, spans)
+    pieces, last = [], 0
+    for start, end in sorted(spans):
+        if start >= last:
+            pieces.append(text[last:start])
+            pieces.append(replacement)
         last = max(last, end)
     pieces.append(text[last:])
     return "".join(pieces)
@@ -111,10 +151,14 @@ class _Message:
     score: float
     focus: Range
     tokens: list[Range]
+    targets: frozenset[int] = frozenset()  # token indices of neutral target mentions
+    function_words: frozenset[int] = frozenset()  # token indices of function words
+    replacement: str = ""
     base: float = 0.0  # score of the focus text as it is
     removed: list[int] = field(default_factory=list)  # chosen token indices, in order found
     current: float = 0.0  # score of the focus text with ``removed`` taken out
     progressed: bool = True
+    fallback: int | None = None  # the best single word seen, for when no set lowers the score
 
     @property
     def whole(self) -> bool:
@@ -127,7 +171,15 @@ class _Message:
             (self.tokens[i][0] - start, self.tokens[i][1] - start)
             for i in (*self.removed, *token_indices)
         ]
-        return remove_spans(self.text[start:end], ranges)
+        return replace_spans(self.text[start:end], ranges, self.replacement)
+
+    def candidates(self) -> list[int]:
+        """Token indices still open to the search: not chosen, not targets, not function words."""
+        return [
+            t
+            for t in range(len(self.tokens))
+            if t not in self.removed and t not in self.targets and t not in self.function_words
+        ]
 
 
 class _Requests:
@@ -162,8 +214,7 @@ def _grow(
     units: dict[int, list[list[int]]] = {}
     requests = _Requests(score_fn)
     for i, m in messages.items():
-        left = [t for t in range(len(m.tokens)) if t not in m.removed]
-        units[i] = _units(left, search.max_units)
+        units[i] = _units(m.candidates(), search.max_units)
         for u, unit in enumerate(units[i]):
             requests.add(i, u, m.without(unit))
     drops: dict[int, dict[int, float]] = {i: {} for i in messages}
@@ -184,6 +235,9 @@ def _grow(
                 requests.add(i, token, m.without([token]))
     for i, token, value in requests.run():
         drops[i][token] = messages[i].current - value
+    for i, m in messages.items():
+        if m.fallback is None and drops[i]:
+            m.fallback = max(drops[i], key=lambda t: drops[i][t])
     # Grow the set best word first; score the prefixes that are still needed.
     ranked = {
         i: sorted((t for t, d in drops[i].items() if d > _EPSILON), key=lambda t: -drops[i][t])[
@@ -233,15 +287,37 @@ def find_spans(
         search: the search budget.
 
     Returns:
-        One ``Explanation`` per message; ``spans`` is empty when no removal lowers the score.
+        One ``Explanation`` per message. With ``search.avoid_targets`` every message with words
+        has evidence; otherwise (the search before targets existed) ``spans`` is empty when no
+        removal lowers the score.
     """
     search = search or SpanSearch()
     threshold = max(0.0, threshold - search.margin)
     ranges = focus or [(0, len(t)) for t in texts]
-    messages = [
-        _Message(text=t, score=float(s), focus=f, tokens=candidate_tokens(t, *f))
-        for t, s, f in zip(texts, scores, ranges, strict=True)
-    ]
+    messages = []
+    for text, score, (start, end) in zip(texts, scores, ranges, strict=True):
+        tokens = candidate_tokens(text, start, end)
+        targets = frozenset(target_tokens(text, tokens)) if search.avoid_targets else frozenset()
+        function_words = (
+            frozenset(
+                i
+                for i, (s, e) in enumerate(tokens)
+                if i not in targets and is_function_word(text[s:e])
+            )
+            if search.avoid_targets
+            else frozenset()
+        )
+        messages.append(
+            _Message(
+                text=text,
+                score=float(score),
+                focus=(start, end),
+                tokens=tokens,
+                targets=targets,
+                function_words=function_words,
+                replacement=search.replacement,
+            )
+        )
     requests = _Requests(score_fn)
     for i, m in enumerate(messages):
         m.base = m.current = m.score
@@ -253,52 +329,148 @@ def find_spans(
         active = {
             i: m
             for i, m in enumerate(messages)
-            if m.tokens and m.progressed and m.current >= threshold
+            if m.candidates() and m.progressed and m.current >= threshold
         }
         if not active:
             break
         _grow(active, score_fn, threshold, search)
-    return _report(messages, score_fn)
+    return _report(messages, score_fn, threshold, search)
 
 
-def _report(messages: Sequence[_Message], score_fn: ScoreFn) -> list[Explanation]:
-    """Merge each set into spans, weigh each span, and re-score whole messages where needed."""
-    chosen: dict[int, list[Range]] = {}
-    without: dict[int, float] = {}
+def _widen(message: _Message, chosen: Sequence[int], words: int) -> list[int]:
+    """``chosen`` widened into the phrases around it, up to ``words`` words in all.
+
+    Neighbours are added right then left of each chosen word, round by round, never across
+    sentence or clause punctuation and never taking in a target; function words left at either
+    edge of a phrase are then dropped ("a liability with" -> "liability").
+    """
+    tokens, taken = message.tokens, set(chosen)
+
+    def joinable(a: int, b: int) -> bool:
+        low, high = min(a, b), max(a, b)
+        return (
+            0 <= b < len(tokens)
+            and b not in taken
+            and b not in message.targets
+            and not _CLAUSE_END.search(message.text[tokens[low][1] : tokens[high][0]])
+        )
+
+    grew = True
+    while grew and len(taken) < words:
+        grew = False
+        for index in sorted(taken):
+            for neighbour in (index + 1, index - 1):
+                if len(taken) < words and joinable(index, neighbour):
+                    taken.add(neighbour)
+                    grew = True
+    ordered = sorted(taken)
+    for a, b in itertools.pairwise(ordered):  # "belong [in the] kitchen"
+        gap = range(a + 1, b)
+        if (
+            0 < len(gap) <= _BRIDGE
+            and all(t in message.function_words for t in gap)
+            and not _CLAUSE_END.search(message.text[tokens[a][1] : tokens[b][0]])
+        ):
+            taken.update(gap)
+    runs: list[list[int]] = []
+    for index in sorted(taken):
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    kept = []
+    for run in runs:
+        while len(run) > 1 and run[0] in message.function_words:
+            run = run[1:]
+        while len(run) > 1 and run[-1] in message.function_words:
+            run = run[:-1]
+        kept.extend(run)
+    return kept
+
+
+def _core_tokens(message: _Message, search: SpanSearch) -> list[int]:
+    """The words the search found, or the best it saw, never none (with targets avoided)."""
+    picked = list(message.removed)
+    if not picked and search.avoid_targets:
+        open_words = [t for t in range(len(message.tokens)) if t not in message.targets]
+        if message.fallback is not None:
+            picked = [message.fallback]
+        elif message.candidates():
+            picked = message.candidates()[:1]
+        elif open_words:
+            picked = open_words[:1]
+        else:  # the message is nothing but target words: they are all the evidence there is
+            picked = sorted(message.targets)
+    return picked
+
+
+def _report(
+    messages: Sequence[_Message], score_fn: ScoreFn, threshold: float, search: SpanSearch
+) -> list[Explanation]:
+    """Widen each set into phrases, weigh each span, and score each message without them.
+
+    Widening must not cost the counterfactual: where the words found take the score below the
+    target and their phrases do not (deleting a word can also raise a score), the words are
+    reported as they were found.
+    """
+    core = {i: _core_tokens(m, search) for i, m in enumerate(messages)}
+    widen = search.phrase_words and search.avoid_targets
+    wide = {
+        i: _widen(m, core[i], max(search.phrase_words, len(core[i]))) if widen else core[i]
+        for i, m in enumerate(messages)
+    }
     requests = _Requests(score_fn)
     for i, m in enumerate(messages):
-        if not m.removed:
+        if wide[i]:
+            requests.add(i, _WHOLE, remove_spans(m.text, merge_tokens(m.tokens, wide[i])))
+        if wide[i] != core[i] and core[i]:
+            requests.add(i, _CORE, remove_spans(m.text, merge_tokens(m.tokens, core[i])))
+    found_scores: dict[tuple[int, int], float] = {(i, k): v for i, k, v in requests.run()}
+    chosen: dict[int, list[Range]] = {}
+    without: dict[int, float] = {}
+    for i, m in enumerate(messages):
+        if not wide[i]:
             continue
-        spans = merge_tokens(m.tokens, m.removed)
-        chosen[i] = spans
-        without[i] = m.current
-        if len(spans) > 1:
+        picked, score = wide[i], found_scores[i, _WHOLE]
+        core_score = found_scores.get((i, _CORE))
+        if core_score is not None and core_score < threshold <= score:
+            picked, score = core[i], core_score
+        chosen[i], without[i] = merge_tokens(m.tokens, picked), score
+    requests = _Requests(score_fn)
+    for i, spans in chosen.items():
+        m = messages[i]
+        if len(spans) > 1 or not m.whole:
             focus_text = m.text[m.focus[0] : m.focus[1]]
             for s, span in enumerate(spans):
                 requests.add(i, s, remove_spans(focus_text, [_shift(span, m)]))
-        if not m.whole:
-            requests.add(i, _WHOLE, remove_spans(m.text, spans))
-    weights: dict[tuple[int, int], float] = {}
-    for i, key, value in requests.run():
-        if key == _WHOLE:
-            without[i] = value
-        else:
-            weights[i, key] = messages[i].base - value
+    weights = {(i, s): messages[i].base - value for i, s, value in requests.run()}
     results = []
     for i, m in enumerate(messages):
-        if i not in chosen or without[i] > m.score - _EPSILON:
-            results.append(Explanation(spans=[], score_without_spans=None))
+        evidence = chosen.get(i, [])
+        covered = {
+            t for t, (start, _) in enumerate(m.tokens) for s, e in evidence if s <= start < e
+        }
+        targets = merge_tokens(m.tokens, sorted(m.targets - covered))
+        if not evidence or (not search.avoid_targets and without[i] > m.score - _EPSILON):
+            results.append(Explanation(spans=[], score_without_spans=None, targets=targets))
             continue
         found = [
             Span(
                 start=start,
                 end=end,
                 text=m.text[start:end],
-                weight=round(weights.get((i, s), m.base - m.current), 6),
+                weight=round(weights.get((i, s), m.score - without[i]), 6),
             )
-            for s, (start, end) in enumerate(chosen[i])
+            for s, (start, end) in enumerate(evidence)
         ]
-        results.append(Explanation(spans=found, score_without_spans=round(without[i], 6)))
+        results.append(
+            Explanation(
+                spans=found,
+                score_without_spans=round(without[i], 6),
+                targets=targets,
+                complete=without[i] < threshold,
+            )
+        )
     return results
 
 

@@ -1,12 +1,15 @@
-"""How faithful span explanations are, measured as in the ERASER benchmark (DeYoung et al., 2020).
+"""How good evidence spans are: faithful (ERASER) and plausible (against human rationales).
 
-- **Comprehensiveness**: score(message) - score(message without its spans). High means the spans
-  really carry the score.
-- **Sufficiency**: score(message) - score(its spans alone). Low means the spans alone are enough.
+- **Comprehensiveness**: score(message) - score(message without its evidence). High means the
+  evidence really carries the score.
+- **Sufficiency**: score(message) - score(its evidence alone). Low means the evidence alone is
+  enough.
+- **Plausibility**: word-level F1 of the evidence against the words people marked
+  (``flagger.rationales``).
 
-Both are averaged over the flagged messages (one with no spans counts as removing nothing and
-keeping nothing), next to a baseline of random spans with the same number of spans and words in
-each message, so a reader can see how much better than chance the explanations are.
+Faithfulness is averaged over the flagged messages, next to a baseline of random spans drawn from
+the words that are not target mentions, with as many spans and words as the evidence, so a reader
+sees how much better than chance the evidence is without the baseline getting credit for "Women".
 """
 
 from __future__ import annotations
@@ -14,12 +17,23 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from flagger.explain import Range, candidate_tokens, find_spans, keep_spans, remove_spans
+from flagger.explain import (
+    Explanation,
+    Range,
+    SpanSearch,
+    candidate_tokens,
+    find_spans,
+    keep_spans,
+    remove_spans,
+)
 from flagger.model import Flagger
+from flagger.rationales import Rationale, token_f1
+from flagger.targets import target_tokens
 
 
 def span_words(text: str, span: Range) -> int:
@@ -27,9 +41,16 @@ def span_words(text: str, span: Range) -> int:
     return len(candidate_tokens(text, *span))
 
 
-def random_spans(text: str, spans: Sequence[Range], rng: random.Random) -> list[Range]:
-    """As many random, non-overlapping spans as ``spans``, each with as many words."""
+def random_spans(
+    text: str, spans: Sequence[Range], rng: random.Random, *, avoid_targets: bool = True
+) -> list[Range]:
+    """As many random, non-overlapping spans as ``spans``, each with as many words.
+
+    With ``avoid_targets`` the random words are drawn from the words that are not target mentions
+    (as the evidence is); a span falls back to any words only when no such run is long enough.
+    """
     tokens = candidate_tokens(text)
+    targets = set(target_tokens(text, tokens)) if avoid_targets else set()
     lengths = sorted((span_words(text, s) for s in spans), reverse=True)
     taken: set[int] = set()
     chosen = []
@@ -39,12 +60,37 @@ def random_spans(text: str, spans: Sequence[Range], rng: random.Random) -> list[
             for i in range(len(tokens) - length + 1)
             if not taken.intersection(range(i, i + length))
         ]
-        if not starts:
+        clean = [i for i in starts if not targets.intersection(range(i, i + length))]
+        if not (clean or starts):
             continue
-        start = rng.choice(starts)
+        start = rng.choice(clean or starts)
         taken.update(range(start, start + length))
         chosen.append((tokens[start][0], tokens[start + length - 1][1]))
     return chosen
+
+
+def only_targets(text: str, spans: Sequence[Range]) -> bool:
+    """Whether every word of ``spans`` is a target mention (evidence that shows nothing said)."""
+    tokens = candidate_tokens(text)
+    inside = [i for i, (s, _) in enumerate(tokens) if any(a <= s < b for a, b in spans)]
+    return bool(inside) and set(inside) <= set(target_tokens(text, tokens))
+
+
+def _explain(
+    flagger: Flagger, texts: Sequence[str], threshold: float, search: SpanSearch
+) -> tuple[list[int], np.ndarray, list[Explanation]]:
+    """Flagged indices, their scores, and their explanations under ``search``."""
+    probs = flagger.probabilities(texts)
+    flagged = np.flatnonzero(probs.sexist >= threshold).tolist()
+    explanations = find_spans(
+        flagger.sexist_scores,
+        [texts[i] for i in flagged],
+        probs.sexist[flagged].tolist(),
+        threshold,
+        focus=[probs.focus[i] for i in flagged],
+        search=search,
+    )
+    return flagged, probs.sexist[flagged], explanations
 
 
 def faithfulness(
@@ -53,26 +99,21 @@ def faithfulness(
     threshold: str | float | None = None,
     *,
     seed: int = 0,
+    search: SpanSearch | None = None,
 ) -> dict[str, Any]:
-    """Explain the flagged ``texts`` and measure the explanations against random spans.
+    """Explain the flagged ``texts`` and measure the evidence against random non-target spans.
 
     Returns:
-        Counts, comprehensiveness and sufficiency (spans and random), their ratio, span length in
-        words (mean and median), spans per message and how often removing the spans un-flags.
+        Counts, comprehensiveness and sufficiency (evidence and random), their ratio, evidence
+        length in words (mean and median), spans per message, how often removing the evidence
+        un-flags, how often the search reached its target (``complete``), and the share of flags
+        whose evidence is made only of target words.
     """
     ref = flagger.resolve_threshold(threshold)
-    probs = flagger.probabilities(texts)
-    flagged = np.flatnonzero(probs.sexist >= ref.value).tolist()
-    chosen_texts = [texts[i] for i in flagged]
-    scores = probs.sexist[flagged]
-    explanations = find_spans(
-        flagger.sexist_scores,
-        chosen_texts,
-        scores.tolist(),
-        ref.value,
-        focus=[probs.focus[i] for i in flagged],
-        search=flagger.span_search,
+    flagged, scores, explanations = _explain(
+        flagger, texts, ref.value, search or flagger.span_search
     )
+    chosen_texts = [texts[i] for i in flagged]
     rng = random.Random(seed)
     spans = [[(s.start, s.end) for s in e.spans] for e in explanations]
     baseline = [random_spans(t, s, rng) for t, s in zip(chosen_texts, spans, strict=True)]
@@ -83,7 +124,9 @@ def faithfulness(
         for t, s in zip(chosen_texts, sets, strict=True)
     ]
     scored = flagger.sexist_scores(variants).reshape(4, len(chosen_texts)) if variants else None
-    lengths = [span_words(t, s) for t, sets in zip(chosen_texts, spans, strict=True) for s in sets]
+    words = [
+        sum(span_words(t, s) for s in sets) for t, sets in zip(chosen_texts, spans, strict=True)
+    ]
     report: dict[str, Any] = {
         "operating_point": ref.name,
         "threshold": ref.value,
@@ -106,9 +149,72 @@ def faithfulness(
             if random_comp > 0
             else float("inf"),
             "unflagged_by_removal": float((scored[0] < ref.value).mean()),
-            "spans_per_message": len(lengths) / len(chosen_texts),
-            "mean_span_words": statistics.fmean(lengths) if lengths else 0.0,
-            "median_span_words": statistics.median(lengths) if lengths else 0.0,
+            "complete": statistics.fmean(e.complete for e in explanations),
+            "target_only": statistics.fmean(
+                only_targets(t, s) for t, s in zip(chosen_texts, spans, strict=True)
+            ),
+            "spans_per_message": statistics.fmean(len(s) for s in spans),
+            "mean_evidence_words": statistics.fmean(words),
+            "median_evidence_words": statistics.median(words),
         }
     )
     return report
+
+
+def plausibility(
+    flagger: Flagger,
+    rationales: Sequence[tuple[Rationale, str]],
+    threshold: str | float | None = None,
+    *,
+    searches: dict[str, SpanSearch] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Word-level F1 of each search's evidence against the human rationales it flags.
+
+    ``searches`` defaults to the model's search (``evidence``) and the same search as it was
+    before targets existed (``before``: targets may be evidence, words are deleted, no bridging);
+    ``random`` is random non-target spans as long as ``evidence``'s.
+
+    Returns:
+        Per search: messages flagged, mean F1, median evidence words; plus the random baseline.
+    """
+    ref = flagger.resolve_threshold(threshold)
+    searches = searches or {
+        "evidence": flagger.span_search,
+        "before": replace(flagger.span_search, avoid_targets=False, replacement="", phrase_words=0),
+    }
+    texts = [t for _, t in rationales]
+    report: dict[str, Any] = {
+        "operating_point": ref.name,
+        "threshold": ref.value,
+        "rationales": len(rationales),
+    }
+    first: list[list[Range]] | None = None
+    flagged: list[int] = []
+    for name, search in searches.items():
+        flagged, _, explanations = _explain(flagger, texts, ref.value, search)
+        spans = [[(s.start, s.end) for s in e.spans] for e in explanations]
+        first = spans if first is None else first
+        report[name] = _f1_summary(rationales, flagged, spans)
+    rng = random.Random(seed)
+    randoms = [random_spans(texts[i], s, rng) for i, s in zip(flagged, first or [], strict=True)]
+    report["random"] = _f1_summary(rationales, flagged, randoms)
+    return report
+
+
+def _f1_summary(
+    rationales: Sequence[tuple[Rationale, str]], flagged: Sequence[int], spans: list[list[Range]]
+) -> dict[str, float]:
+    scores = [
+        token_f1(rationales[i][1], s, rationales[i][0].evidence)
+        for i, s in zip(flagged, spans, strict=True)
+    ]
+    words = [
+        sum(span_words(rationales[i][1], span) for span in s)
+        for i, s in zip(flagged, spans, strict=True)
+    ]
+    return {
+        "flagged": len(flagged),
+        "token_f1": statistics.fmean(scores) if scores else 0.0,
+        "median_evidence_words": statistics.median(words) if words else 0.0,
+    }

@@ -32,7 +32,7 @@ from flagger.labels import CATEGORIES, VECTORS
 from flagger.model_dir import ModelInfo, check_model_dir, default_model_dir
 from flagger.normalize import Normalized, normalize
 from flagger.passes import PassRunner
-from flagger.results import ScoreResult, ThresholdRef
+from flagger.results import ScoreResult, Target, ThresholdRef
 from flagger.thresholds import resolve_threshold
 
 if TYPE_CHECKING:
@@ -314,6 +314,7 @@ class Flagger:
                 ref,
                 band,
                 explanations.get(i),
+                texts[i],
             )
             for i in range(len(texts))
         ]
@@ -338,6 +339,7 @@ def _result(
     threshold: ThresholdRef,
     band: float,
     explanation: Explanation | None,
+    text: str,
 ) -> ScoreResult:
     flagged = score >= threshold.value
     top_category, top_vector = int(category.argmax()), int(vector.argmax())
@@ -354,5 +356,11 @@ def _result(
         vectors={name: round(float(p), 6) for name, p in zip(VECTORS, vector, strict=True)},
         windows=windows,
         spans=explanation.spans if explanation else None,
+        targets=_targets(explanation, text) if explanation else None,
         score_without_spans=explanation.score_without_spans if explanation else None,
+        evidence_complete=explanation.complete if explanation else None,
     )
+
+
+def _targets(explanation: Explanation, text: str) -> list[Target]:
+    return [Target(start=s, end=e, text=text[s:e]) for s, e in explanation.targets]

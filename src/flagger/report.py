@@ -57,10 +57,11 @@ class MonthRow:
 
 @dataclass(frozen=True)
 class Segment:
-    """A piece of message text; ``weight`` is set when the piece is a highlighted span."""
+    """A piece of message text: plain, ``evidence`` (with its weight) or a ``target`` mention."""
 
     text: str
     weight: float | None = None
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,11 +92,8 @@ def month_of(sent_at: object) -> str:
     return UNKNOWN_MONTH
 
 
-def highlight(text: str, spans: object) -> list[Segment]:
-    """Cut ``text`` into plain and highlighted pieces at the spans' character offsets.
-
-    Spans out of range, malformed or overlapping an earlier span are skipped rather than trusted.
-    """
+def _ranges(spans: object, text: str) -> list[tuple[int, int, float | None]]:
+    """Valid ``(start, end, weight)`` of stored spans; malformed or out-of-range ones skipped."""
     valid: list[tuple[int, int, float | None]] = []
     for span in spans if isinstance(spans, list) else []:
         if not isinstance(span, Mapping):
@@ -103,14 +101,27 @@ def highlight(text: str, spans: object) -> list[Segment]:
         start, end, weight = span.get("start"), span.get("end"), span.get("weight")
         if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
             valid.append((start, end, float(weight) if isinstance(weight, int | float) else None))
+    return valid
+
+
+def highlight(text: str, spans: object, targets: object = None) -> list[Segment]:
+    """Cut ``text`` into plain, evidence and target pieces at the stored character offsets.
+
+    Spans out of range, malformed or overlapping an earlier one are skipped rather than trusted;
+    evidence wins over a target it overlaps (rows written before targets existed).
+    """
+    pieces: list[tuple[int, int, str, float | None]] = [
+        (s, e, "evidence", w if w is not None else 0.0) for s, e, w in _ranges(spans, text)
+    ]
+    pieces += [(s, e, "target", None) for s, e, _ in _ranges(targets, text)]
     segments: list[Segment] = []
     cursor = 0
-    for start, end, weight in sorted(valid, key=lambda s: s[:2]):
+    for start, end, kind, weight in sorted(pieces, key=lambda p: (p[0], p[2] != "evidence")):
         if start < cursor:
             continue
         if start > cursor:
             segments.append(Segment(text[cursor:start]))
-        segments.append(Segment(text[start:end], weight if weight is not None else 0.0))
+        segments.append(Segment(text[start:end], weight, kind))
         cursor = end
     if cursor < len(text) or not segments:
         segments.append(Segment(text[cursor:]))
@@ -163,13 +174,13 @@ class _Collector:
         """The kept rows, highest score first."""
         views = []
         for score, _, row in sorted(self._heap, key=lambda e: (-e[0], -e[1])):
-            text, spans = row.get("text"), row.get("spans")
+            text, spans, targets = row.get("text"), row.get("spans"), row.get("targets")
             span_texts = [
                 str(s.get("text", ""))
                 for s in (spans if isinstance(spans, list) else [])
                 if isinstance(s, Mapping)
             ]
-            segments = highlight(text, spans) if isinstance(text, str) else None
+            segments = highlight(text, spans, targets) if isinstance(text, str) else None
             views.append(MessageView(row, score, segments, span_texts))
         return views
 

@@ -29,6 +29,7 @@ from flagger.model import Flagger
 from flagger.progress import ProgressEvent, ProgressReporter
 from flagger.readers import Message, ReadError, Record, estimate_records, read_messages
 from flagger.report import month_of
+from flagger.results import SCHEMA_VERSION
 from flagger.writers import open_writer, output_format, parts_dir, remove_outputs
 
 logger = logging.getLogger(__name__)
@@ -438,7 +439,10 @@ def _start(
     remove_outputs(out, (state_file, errors_file))
     out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint = Checkpoint(
-        inputs=stamps, settings=settings, started_at=datetime.now(UTC).isoformat()
+        inputs=stamps,
+        settings=settings,
+        schema_version=SCHEMA_VERSION,
+        started_at=datetime.now(UTC).isoformat(),
     )
     checkpoint.save(state_file)
     return checkpoint

@@ -31,7 +31,10 @@ _THRESHOLD = pa.struct([("name", pa.string()), ("value", pa.float64())])
 _SPAN = pa.struct(
     [("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("weight", pa.float64())]
 )
-# Every row has these columns, in this order; absent values are null.
+_TARGET = pa.struct([("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())])
+# Every row has these columns, in this order; absent values are null. ``schema_version`` is the
+# result contract's (``flagger.results.SCHEMA_VERSION``); outputs written before it existed have
+# none, and ``read_results`` gives them version 1.
 SCHEMA = pa.schema(
     [
         ("id", pa.string()),
@@ -45,8 +48,11 @@ SCHEMA = pa.schema(
         ("vector_probability", pa.float64()),
         ("windows", pa.int64()),
         ("spans", pa.list_(_SPAN)),
+        ("targets", pa.list_(_TARGET)),
         ("score_without_spans", pa.float64()),
+        ("evidence_complete", pa.bool_()),
         ("model_version", pa.string()),
+        ("schema_version", pa.int64()),
         ("source", pa.string()),
         ("author", pa.string()),
         ("sent_at", pa.string()),
@@ -55,7 +61,8 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
-_NESTED = {"threshold", "spans"}
+_NESTED = {"threshold", "spans", "targets"}
+_BOOLEANS = {"flagged", "uncertain", "evidence_complete"}
 
 
 def output_format(path: str | Path) -> str:
@@ -217,8 +224,17 @@ def open_writer(path: str | Path, *, start: int | None = None) -> ResultWriter:
 
 
 def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Stream the rows of a finished scan output in the JSONL shape, whatever its format."""
-    target = Path(path)
+    """Stream the rows of a finished scan output in the JSONL shape, whatever its format.
+
+    Rows written before the contract was versioned come back with ``schema_version`` 1 (their
+    ``spans`` may hold target words, and they have no ``targets``).
+    """
+    for row in _read_rows(Path(path)):
+        row.setdefault("schema_version", 1)
+        yield row
+
+
+def _read_rows(target: Path) -> Iterator[dict[str, Any]]:
     kind = output_format(target)
     if kind == "jsonl":
         with target.open(encoding="utf-8") as handle:
@@ -235,7 +251,7 @@ def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
 
 
 _FLOATS = {"score", "category_probability", "vector_probability", "score_without_spans"}
-_INTS = {"windows", "removed_chars"}
+_INTS = {"windows", "removed_chars", "schema_version"}
 
 
 def _unflat(row: dict[str, str]) -> dict[str, Any]:
@@ -245,7 +261,7 @@ def _unflat(row: dict[str, str]) -> dict[str, Any]:
             continue
         if column in _NESTED:
             out[column] = json.loads(value)
-        elif column in {"flagged", "uncertain"}:
+        elif column in _BOOLEANS:
             out[column] = value == "true"
         elif column in _FLOATS:
             out[column] = float(value)

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flagger.results import Span, ThresholdRef
+from flagger.results import SCHEMA_VERSION, Span, Target, ThresholdRef
 
 
 class MessageIn(BaseModel):
@@ -26,15 +26,18 @@ class ClassifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     messages: list[MessageIn] = Field(min_length=1)
-    explain: bool = Field(default=False, description="find the spans behind each flag")
+    explain: bool = Field(
+        default=False, description="find the evidence behind each flag, and who it is about"
+    )
     threshold: str | float | None = Field(
         default=None, description="operating point name (default, review, alert) or a number"
     )
 
 
 class Verdict(BaseModel):
-    """The verdict on one message, in request order."""
+    """The verdict on one message, in request order (result contract ``schema_version``)."""
 
+    schema_version: int = SCHEMA_VERSION
     id: str
     score: float
     flagged: bool
@@ -42,8 +45,12 @@ class Verdict(BaseModel):
     threshold: ThresholdRef
     category: str | None
     vector: str | None
-    spans: list[Span] | None
-    score_without_spans: float | None
+    spans: list[Span] | None = Field(description="evidence: what is said that makes it sexist")
+    targets: list[Target] | None = Field(description="neutral mentions of who it is about")
+    score_without_spans: float | None = Field(description="score with the evidence removed")
+    evidence_complete: bool | None = Field(
+        description="removing the evidence un-flags it (false: the strongest words shown)"
+    )
 
 
 class ModelRef(BaseModel):
