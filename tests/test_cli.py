@@ -25,7 +25,7 @@ def test_score_prints_json(tiny_model: Path) -> None:
 
 def test_scan_csv_and_jsonl(tmp_path: Path, tiny_model: Path) -> None:
     csv_path = tmp_path / "messages.csv"
-    csv_path.write_text('id,text\nm1,women are weak\nm2,"the team, meets"\nm3,\n')
+    csv_path.write_text('id,text\nm1,women are weak\nm2,"the team, meets"\nm3,\n"m4\n')
     out = tmp_path / "out.jsonl"
     report = tmp_path / "report.json"
     result = runner.invoke(
@@ -41,14 +41,16 @@ def test_scan_csv_and_jsonl(tmp_path: Path, tiny_model: Path) -> None:
             str(report),
         ],
     )
-    assert result.exit_code == 1  # one record could not be read
+    assert result.exit_code == 1  # one record could not be read (m4: the text field is missing)
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["m1", "m2"]
     assert {"id", "score", "flagged", "category", "vector", "model_version"} <= set(rows[0])
     errors = [json.loads(line) for line in Path(f"{out}.errors.jsonl").read_text().splitlines()]
-    assert errors == [{"source": f"{csv_path}:4", "reason": "empty field 'text'"}]
+    assert errors[0] == {"kind": "skipped", "source": f"{csv_path}:4", "reason": "empty text"}
+    assert errors[1]["kind"] == "error" and "missing field 'text'" in errors[1]["reason"]
     summary = json.loads(report.read_text())
     assert summary["read"] == 2 and summary["errors"] == 1 and sum(summary["score_histogram"]) == 2
+    assert summary["skipped"] == 1 and summary["skipped_reasons"] == {"empty text": 1}
 
     jsonl = tmp_path / "messages.jsonl"
     jsonl.write_text('{"body": "women are weak"}\n{"body": "hi"}\n')

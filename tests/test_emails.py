@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from flagger.cli import app
 from flagger.emails import html_to_text, own_words
-from flagger.readers import Message, ReadError, read_messages
+from flagger.readers import Message, Skipped, read_messages
 
 
 def _mail(body: str, *, subtype: str = "plain", charset: str = "utf-8", **headers: str) -> bytes:
@@ -58,7 +58,7 @@ def test_eml_folder_mbox_and_maildir(tmp_path: Path) -> None:
     assert first.id == "<m1@example.org>" and first.author == "Zoë Smith <zoe@example.org>"
     assert first.sent_at == "2026-03-03T09:15:00+00:00" and first.removed_chars == 9
     assert isinstance(second, Message) and second.text == "Second one"
-    assert isinstance(third, ReadError) and "no text body" in third.reason
+    assert third == Skipped(str(folder / "c.eml"), "only quoted text or signature")
 
     box = mailbox.mbox(str(tmp_path / "archive.mbox"))
     for i in range(3):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from flagger.errors import InputFileError
-from flagger.readers import Message, ReadError, read_messages
+from flagger.readers import Message, ReadError, Skipped, read_messages
 
 
 def test_csv_records_carry_ids_and_locations(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_parquet_is_streamed_in_batches_with_row_locations(tmp_path: Path) -> No
     records = list(readers._read_parquet(path, fields, batch_rows=1000))
     assert len(records) == 2500
     assert records[0] == Message(id="m0", text="message 0", source=f"{path}:row 1")
-    assert records[7] == ReadError(f"{path}:row 8", "empty field 'body'")
+    assert records[7] == Skipped(f"{path}:row 8", "empty text")
     assert list(read_messages(path, text_field="body", id_field="msg_id"))[1:3] == records[1:3]
     with pytest.raises(InputFileError, match="missing column 'text'"):
         list(read_messages(path))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flagger.errors import InputFileError
-from flagger.readers import Message, ReadError, read_messages
+from flagger.readers import Message, ReadError, Skipped, read_messages
 from flagger.slack import plain_text
 
 
@@ -46,7 +46,7 @@ def test_folder_export(tmp_path: Path) -> None:
     assert message.author == "Sam Jones" and message.id == "general/1772323200.000100"
     assert message.sent_at == "2026-03-01T00:00:00.000100+00:00"
     assert message.source.endswith("general/2026-03-01.json:2")
-    assert isinstance(empty, ReadError) and "without text" in empty.reason
+    assert isinstance(empty, Skipped) and empty.reason == "empty text"
     assert isinstance(broken, ReadError) and "unreadable day file" in broken.reason
 
 

@@ -131,6 +131,14 @@ def scan(
     only_flagged: Annotated[
         bool, typer.Option(help="Write only flagged messages (the summary counts all).")
     ] = False,
+    boilerplate: Annotated[
+        Path | None,
+        typer.Option(
+            help="Extra boilerplate rules for e-mail bodies, one 'SCOPE: REGEX' per line (SCOPE: "
+            "line, paragraph or rest), added to the defaults (protective markings, disclaimers, "
+            "mailing-list footers)."
+        ),
+    ] = None,
     engine: Annotated[
         str, typer.Option(help="local, or ray: score on a Ray actor pool (one model per actor).")
     ] = "local",
@@ -178,6 +186,7 @@ def scan(
         overwrite=overwrite,
         resume=resume,
         only_flagged=only_flagged,
+        boilerplate=boilerplate,
         engine=run_engine,
         progress=make_reporter,
     )
@@ -188,6 +197,7 @@ def scan(
         "read": summary.read,
         "flagged": summary.flagged,
         "errors": summary.errors,
+        "skipped": summary.skipped,
         "seconds": summary.seconds,
         "msgs_per_s": round(summary.messages_per_second, 1),
         "output": str(output),
@@ -197,14 +207,19 @@ def scan(
     if sys.stderr.isatty():
         typer.echo(
             f"read {summary.read} messages, flagged {summary.flagged}, errors {summary.errors}, "
+            f"skipped {summary.skipped}, "
             f"{summary.seconds:.1f}s ({summary.messages_per_second:.1f} msg/s) -> {output}"
             + "".join(f", {p}" for p in report or [])
-            + (f"; unreadable records in {summary.errors_file}" if summary.errors_file else ""),
+            + (
+                f"; unreadable and skipped records in {summary.errors_file}"
+                if summary.errors_file
+                else ""
+            ),
             err=True,
         )
     else:
         typer.echo(json.dumps(line), err=True)
-    if summary.errors:
+    if summary.errors:  # read errors only: records skipped for having no text are not failures
         raise typer.Exit(1)
 
 

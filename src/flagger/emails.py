@@ -2,8 +2,9 @@
 
 Bodies prefer ``text/plain``; HTML-only mail is converted to text; attachments are skipped.
 Quoted reply text (``>`` lines, "On ... wrote:" and "Original Message" blocks, Outlook header
-blocks) and signatures (after the ``-- `` delimiter, "Sent from my ..." lines) are removed so each
-message is judged on what its author wrote, and the number of characters removed is kept.
+blocks), signatures (after the ``-- `` delimiter, "Sent from my ..." lines) and boilerplate
+(protective markings, disclaimers, mailing-list footers: ``flagger.boilerplate``) are removed so
+each message is judged on what its author wrote, and the number of characters removed is kept.
 Encoded headers (RFC 2047) and declared charsets are decoded by the standard library's
 ``email.policy.default``; an unknown charset falls back to a lossy decode rather than failing.
 """
@@ -19,6 +20,8 @@ from email.message import EmailMessage, Message
 from email.policy import default as default_policy
 from html.parser import HTMLParser
 from pathlib import Path
+
+from flagger.boilerplate import Boilerplate
 
 EMAIL_SUFFIXES = (".eml",)
 
@@ -79,8 +82,13 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def own_words(body: str) -> tuple[str, int]:
-    """Strip quoted replies and the signature from a plain-text body.
+def own_words(body: str, boilerplate: Boilerplate | None = None) -> tuple[str, int]:
+    """Strip quoted replies, the signature and boilerplate from a plain-text body.
+
+    Args:
+        body: the decoded text body.
+        boilerplate: the protective-marking, disclaimer and footer rules (the defaults when
+            ``None``).
 
     Returns:
         The author's own text and how many characters were removed.
@@ -92,7 +100,7 @@ def own_words(body: str) -> tuple[str, int]:
         if line.lstrip().startswith(">") or _SENT_FROM.match(line):
             continue
         kept.append(line)
-    text = "\n".join(kept).strip()
+    text = "\n".join((boilerplate or Boilerplate()).strip(kept)).strip()
     return text, len(body.strip()) - len(text)
 
 
@@ -112,16 +120,29 @@ def _body(message: EmailMessage) -> str:
     return html_to_text(text) if part.get_content_type() == "text/html" else text
 
 
-def email_text(message: EmailMessage) -> EmailText:
+class NoAuthoredTextError(ValueError):
+    """A readable message with nothing of its author's to judge; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def email_text(message: EmailMessage, boilerplate: Boilerplate | None = None) -> EmailText:
     """The author's own words and the headers a scan reports.
 
     Raises:
-        ValueError: when the message has no readable text body.
+        NoAuthoredTextError: the message is readable but has no words of its author's (no body, an
+            empty one, attachments only, or only quoted text and signature).
     """
     body = _body(message)
-    text, removed = own_words(body)
+    text, removed = own_words(body, boilerplate)
     if not text:
-        raise ValueError("no text body (attachments only, or only quoted text)")
+        if body.strip():
+            raise NoAuthoredTextError("only quoted text or signature")
+        if any(True for _ in message.iter_attachments()):
+            raise NoAuthoredTextError("attachments only")
+        raise NoAuthoredTextError("empty body")
     date = message.get("Date")
     try:
         sent_at = message["Date"].datetime.isoformat() if date else None

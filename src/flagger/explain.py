@@ -58,6 +58,8 @@ _CANDIDATE = regex.compile(
     """,
     regex.VERSION1 | regex.VERBOSE,
 )
+# Words that are never evidence: URLs and e-mail addresses (boilerplate, not what was said).
+_INERT = regex.compile(r"(?:https?://|www\.)\S+|[^\s@]+@[^\s@]+\.\w+")
 # Function words between two evidence words that are joined into one phrase, at most.
 _BRIDGE = 2
 _CLAUSE_END = regex.compile(r"[.!?;:,()\[\]\"\n]")
@@ -153,6 +155,7 @@ class _Message:
     tokens: list[Range]
     targets: frozenset[int] = frozenset()  # token indices of neutral target mentions
     function_words: frozenset[int] = frozenset()  # token indices of function words
+    inert: frozenset[int] = frozenset()  # URLs and e-mail addresses: never evidence
     replacement: str = ""
     base: float = 0.0  # score of the focus text as it is
     removed: list[int] = field(default_factory=list)  # chosen token indices, in order found
@@ -178,7 +181,10 @@ class _Message:
         return [
             t
             for t in range(len(self.tokens))
-            if t not in self.removed and t not in self.targets and t not in self.function_words
+            if t not in self.removed
+            and t not in self.targets
+            and t not in self.function_words
+            and t not in self.inert
         ]
 
 
@@ -315,6 +321,11 @@ def find_spans(
                 tokens=tokens,
                 targets=targets,
                 function_words=function_words,
+                inert=frozenset(
+                    i
+                    for i, (s, e) in enumerate(tokens)
+                    if search.avoid_targets and _INERT.fullmatch(text, s, e)
+                ),
                 replacement=search.replacement,
             )
         )
@@ -352,6 +363,7 @@ def _widen(message: _Message, chosen: Sequence[int], words: int) -> list[int]:
             0 <= b < len(tokens)
             and b not in taken
             and b not in message.targets
+            and b not in message.inert
             and not _CLAUSE_END.search(message.text[tokens[low][1] : tokens[high][0]])
         )
 
@@ -392,7 +404,11 @@ def _core_tokens(message: _Message, search: SpanSearch) -> list[int]:
     """The words the search found, or the best it saw, never none (with targets avoided)."""
     picked = list(message.removed)
     if not picked and search.avoid_targets:
-        open_words = [t for t in range(len(message.tokens)) if t not in message.targets]
+        open_words = [
+            t
+            for t in range(len(message.tokens))
+            if t not in message.targets and t not in message.inert
+        ]
         if message.fallback is not None:
             picked = [message.fallback]
         elif message.candidates():

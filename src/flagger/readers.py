@@ -1,9 +1,10 @@
 """Stream messages out of archive files, one record at a time, with their source location.
 
 CSV/TSV, JSONL and plain text (one message per line) are read line by line, and Parquet in
-record batches, so memory stays flat whatever the file size. A record that cannot be used (bad
-JSON, missing or empty text) is yielded as a ``ReadError`` naming its line or row, so a scan can
-log it and go on.
+record batches, so memory stays flat whatever the file size. A record that cannot be read (bad
+JSON, a missing text field, a damaged e-mail) is yielded as a ``ReadError`` naming its line or
+row, so a scan can log it and go on; a readable record with no authored text (empty, whitespace,
+attachments or quoted text only) is a ``Skipped``, which is not an error.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flagger.boilerplate import Boilerplate
 from flagger.errors import InputFileError
 from flagger.files import require_file, require_utf8, tabular_format
 from flagger.slack import is_slack_export, read_slack
@@ -47,7 +49,19 @@ class ReadError:
     reason: str
 
 
-Record = Message | ReadError
+@dataclass(frozen=True)
+class Skipped:
+    """A readable record with nothing of its author's to judge: counted and listed, not an error.
+
+    Empty or whitespace-only text, an e-mail with attachments only or only quoted text, a Slack
+    file share without a message.
+    """
+
+    source: str
+    reason: str
+
+
+Record = Message | ReadError | Skipped
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,7 @@ def _message(record: dict[str, object], fields: Fields, source: str, row_number:
             source, f"field {text_field!r} is {type(text).__name__}, expected a string"
         )
     if not text.strip():
-        return ReadError(source, f"empty field {text_field!r}")
+        return Skipped(source, "empty text" if not text else "whitespace only")
     raw_id = record.get(id_field)
     message_id = str(raw_id) if raw_id not in (None, "") else str(row_number)
     author = record.get(fields.author) if fields.author else None
@@ -158,8 +172,10 @@ EMAIL_FORMATS = ("mbox", "eml", "maildir")
 
 def _read_slack(path: Path) -> Iterator[Record]:
     for found in read_slack(path):
-        if found.error is not None or found.text is None:
-            yield ReadError(found.location, found.error or "message without text")
+        if found.error is not None:
+            yield ReadError(found.location, found.error)
+        elif found.text is None:
+            yield Skipped(found.location, found.skipped or "no text")
         else:
             yield Message(
                 id=found.id or found.location,
@@ -170,12 +186,15 @@ def _read_slack(path: Path) -> Iterator[Record]:
             )
 
 
-def _read_emails(path: Path) -> Iterator[Record]:
-    from flagger.emails import email_text, iter_mailbox, parse_bytes
+def _read_emails(path: Path, boilerplate: Boilerplate | None) -> Iterator[Record]:
+    from flagger.emails import NoAuthoredTextError, email_text, iter_mailbox, parse_bytes
 
     for location, raw in iter_mailbox(path):
         try:
-            found = email_text(parse_bytes(raw))
+            found = email_text(parse_bytes(raw), boilerplate)
+        except NoAuthoredTextError as nothing:
+            yield Skipped(location, nothing.reason)
+            continue
         except Exception as exc:  # a damaged message must not stop the archive
             yield ReadError(location, f"unreadable email ({exc})")
             continue
@@ -197,8 +216,9 @@ def read_messages(
     fmt: str | None = None,
     author_field: str | None = None,
     time_field: str | None = None,
+    boilerplate: Boilerplate | None = None,
 ) -> Iterator[Record]:
-    """Yield the messages (or read errors) of an archive, in its order.
+    """Yield the messages (or read errors, or skipped records) of an archive, in its order.
 
     Args:
         path: the archive file or folder.
@@ -206,6 +226,7 @@ def read_messages(
         id_field: column or key holding the message id; the row number when absent.
         author_field, time_field: columns or keys holding the sender and the time, reported
             with each verdict (emails and Slack exports carry their own).
+        boilerplate: the rules e-mail bodies are stripped by (the defaults when ``None``).
         fmt: ``csv``, ``tsv``, ``jsonl``, ``parquet``, ``txt`` (one message per line), or
             ``mbox``, ``eml``, ``maildir`` for email, ``slack`` for a Slack export; inferred
             from the extension when ``None`` (a ``.zip`` is a Slack export; a directory is a
@@ -226,7 +247,7 @@ def read_messages(
     if where.is_dir() or kind in EMAIL_FORMATS:
         if not where.exists():
             raise InputFileError(f"{where}: no such file or directory")
-        yield from _read_emails(where)
+        yield from _read_emails(where, boilerplate)
         return
     fields = Fields(text_field, id_field, author_field, time_field)
     file = require_file(path)

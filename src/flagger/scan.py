@@ -3,12 +3,14 @@
 Data flows one way: a ``RecordSource`` streams the inputs' records; an engine (local, or Ray in
 ``flagger.scan_ray``) turns each batch into rows with a ``Predictor``; the scan commits every
 batch in order (output, errors file, then checkpoint) and keeps a running ``ScanSummary``.
-Records that cannot be read go to the errors file (location and reason, never the text) and the
-scan goes on. Message text is written only where asked (``keep_text``).
+Records that cannot be read, and records with no authored text to judge (skipped, not errors),
+go to the errors file (kind, location and reason, never the text) and the scan goes on. Message
+text is written only where asked (``keep_text``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,11 +25,19 @@ from types import TracebackType
 from typing import Any, BinaryIO, Literal
 
 from flagger.backends import BackendName
+from flagger.boilerplate import Boilerplate
 from flagger.checkpoint import Checkpoint, InputStamp, checkpoint_path, load_checkpoint
 from flagger.errors import ConfigError, InputFileError
 from flagger.model import Flagger
 from flagger.progress import ProgressEvent, ProgressReporter
-from flagger.readers import Message, ReadError, Record, estimate_records, read_messages
+from flagger.readers import (
+    Message,
+    ReadError,
+    Record,
+    Skipped,
+    estimate_records,
+    read_messages,
+)
 from flagger.report import month_of
 from flagger.results import SCHEMA_VERSION
 from flagger.writers import open_writer, output_format, parts_dir, remove_outputs
@@ -52,8 +62,10 @@ class RecordSource:
     time_field: str | None = None
     fmt: str | None = None
     skip: int = 0
+    boilerplate: str | None = None  # a rules file added to the defaults
 
     def __iter__(self) -> Iterator[Record]:
+        rules = Boilerplate.with_file(Path(self.boilerplate)) if self.boilerplate else None
         records = chain.from_iterable(
             read_messages(
                 path,
@@ -62,6 +74,7 @@ class RecordSource:
                 fmt=self.fmt,
                 author_field=self.author_field,
                 time_field=self.time_field,
+                boilerplate=rules,
             )
             for path in self.paths
         )
@@ -137,6 +150,9 @@ class Predictor:
             if isinstance(record, ReadError):
                 rows.append({"error": record.reason, "source": record.source})
                 continue
+            if isinstance(record, Skipped):
+                rows.append({"skipped": record.reason, "source": record.source})
+                continue
             result = next(results)
             row: Row = {
                 "id": record.id,
@@ -175,6 +191,8 @@ class ScanSummary:
     flagged: int = 0
     uncertain: int = 0
     errors: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     errors_file: str | None = None
     categories: Counter[str] = field(default_factory=Counter)
@@ -247,6 +265,7 @@ def scan(
     overwrite: bool = False,
     resume: bool = False,
     only_flagged: bool = False,
+    boilerplate: str | Path | None = None,
     engine: Engine | None = None,
     progress: ProgressReporter | Callable[[ProgressEvent], ProgressReporter] | None = None,
 ) -> ScanSummary:
@@ -266,6 +285,8 @@ def scan(
         overwrite: replace an existing output (and its checkpoint and errors file).
         resume: carry on an interrupted scan of the same inputs with the same settings.
         only_flagged: write only the flagged messages (the summary still counts every one).
+        boilerplate: a file of boilerplate rules e-mails are stripped by, on top of the defaults
+            (``flagger.boilerplate``).
         engine: how batches are scored; in this process when ``None``.
         progress: a reporter, or a factory given the starting counts, or ``None`` for none.
 
@@ -292,8 +313,17 @@ def scan(
         "only_flagged": only_flagged,
         "fields": [text_field, id_field, author_field, time_field],
         "format": fmt,
+        "boilerplate": _rules_stamp(boilerplate),
     }
-    source = RecordSource(tuple(inputs), text_field, id_field, author_field, time_field, fmt)
+    source = RecordSource(
+        tuple(inputs),
+        text_field,
+        id_field,
+        author_field,
+        time_field,
+        fmt,
+        boilerplate=str(boilerplate) if boilerplate else None,
+    )
     source.check()
     stamps = [InputStamp.of(Path(p)) for p in inputs]
     state_file = checkpoint_path(out)
@@ -326,6 +356,12 @@ def scan(
                         summary.errors += 1
                         errors.write_row(row)
                         continue
+                    if "skipped" in row:
+                        summary.skipped += 1
+                        reasons = summary.skipped_reasons
+                        reasons[row["skipped"]] = reasons.get(row["skipped"], 0) + 1
+                        errors.write_row(row)
+                        continue
                     summary.count(row)
                     if row["flagged"] or not only_flagged:
                         kept.append(row)
@@ -348,17 +384,34 @@ def scan(
             reporter.close()
     summary.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     summary.seconds = round(previous_seconds + time.monotonic() - started, 3)
-    if summary.errors:
+    if summary.errors or summary.skipped:
         summary.errors_file = str(errors_file)
+    if summary.errors:
         logger.warning("%d records could not be read; see %s", summary.errors, errors_file)
+    if summary.skipped:
+        logger.info(
+            "%d records had no text to judge (skipped); see %s", summary.skipped, errors_file
+        )
     checkpoint.summary = summary.to_dict()
     checkpoint.complete = True
     checkpoint.save(state_file)
     return summary
 
 
+def _rules_stamp(boilerplate: str | Path | None) -> str | None:
+    """What a resumed scan must find unchanged about the boilerplate rules: path and content."""
+    if boilerplate is None:
+        return None
+    rules = Boilerplate.with_file(Path(boilerplate))  # refuses a bad file before any work
+    digest = hashlib.sha256(repr([(r.scope, r.pattern.pattern) for r in rules.rules]).encode())
+    return f"{Path(boilerplate).resolve()}#{digest.hexdigest()[:12]}"
+
+
 class _ErrorLog:
-    """The errors file: one JSON line per unreadable record (source and reason, never text).
+    """The errors file: one JSON line per unreadable or skipped record, never its text.
+
+    ``{"kind": "error" | "skipped", "source", "reason"}``: read errors make a scan fail, skipped
+    records (nothing authored to judge) do not.
 
     Created on the first error; committed (fsynced) with each batch; reopened at a byte position
     by a resumed scan, dropping anything written after its checkpoint.
@@ -378,7 +431,9 @@ class _ErrorLog:
 
     def write_row(self, row: Row) -> None:
         """Queue an error row until the batch commits."""
-        self._pending.append(json.dumps({"source": row["source"], "reason": row["error"]}))
+        kind = "error" if "error" in row else "skipped"
+        record = {"kind": kind, "source": row["source"], "reason": row[kind]}
+        self._pending.append(json.dumps(record))
 
     def commit(self) -> None:
         """Write queued rows and push them to disk."""

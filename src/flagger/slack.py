@@ -38,6 +38,7 @@ class SlackMessage:
     sent_at: str | None = None
     text: str | None = None
     error: str | None = None
+    skipped: str | None = None  # readable, but no text to judge (why)
 
 
 def is_slack_export(path: Path) -> bool:
@@ -120,7 +121,8 @@ def _message(item: Any, channel: str, location: str, users: dict[str, str]) -> S
         return None
     text = item.get("text")
     if not isinstance(text, str) or not text.strip():
-        return SlackMessage(location, error="message without text")
+        shared = item.get("files") or item.get("attachments")
+        return SlackMessage(location, skipped="attachments only" if shared else "empty text")
     ts = str(item.get("ts", ""))
     try:
         sent_at = datetime.fromtimestamp(float(ts), tz=UTC).isoformat()
