@@ -25,14 +25,21 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from flagger.backends import Backend, BackendName, TorchBackend, load_backend
-from flagger.encoding import Window, as_tokenizer, encode_windows, load_tokenizer, special_tokens
+from flagger.encoding import (
+    Window,
+    as_tokenizer,
+    encode_parts,
+    encode_windows,
+    load_tokenizer,
+    special_tokens,
+)
 from flagger.errors import ConfigError
 from flagger.explain import Explanation, Range, SpanSearch, find_spans
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.model_dir import ModelInfo, check_model_dir, default_model_dir
 from flagger.normalize import Normalized, normalize
 from flagger.passes import PassRunner
-from flagger.results import ScoreResult, Target, ThresholdRef
+from flagger.results import Part, ScoreResult, Target, ThresholdRef
 from flagger.thresholds import resolve_threshold
 
 if TYPE_CHECKING:
@@ -49,8 +56,9 @@ class Probabilities:
     sexist_logit: np.ndarray  # (n,) raw logit, before calibration
     category: np.ndarray  # (n, len(CATEGORIES))
     vector: np.ndarray  # (n, len(VECTORS))
-    windows: np.ndarray  # (n,) number of windows per message
-    focus: list[tuple[int, int]]  # character range of the most severe window
+    windows: np.ndarray  # (n,) number of parts (windows) per message
+    focus: list[tuple[int, int]]  # character range of the most severe part
+    tokens: np.ndarray  # (n,) tokens per message, which the length-aware verdict depends on
 
 
 @dataclass(frozen=True)
@@ -208,12 +216,13 @@ class Flagger:
         """
         texts = list(texts)
         normalized = [normalize(t) for t in texts] if self.info.normalize else None
-        windows = encode_windows(
-            self.tokenizer,
-            [m.text for m in normalized] if normalized else texts,
-            self.info.max_length,
-            self.info.window_stride,
-        )
+        inputs = [m.text for m in normalized] if normalized else texts
+        if self.info.length.split == "paragraphs":
+            windows = encode_parts(self.tokenizer, inputs, self.info.max_length)
+        else:
+            windows = encode_windows(
+                self.tokenizer, inputs, self.info.max_length, self.info.window_stride
+            )
         return Prepared(texts, normalized, windows, self)
 
     def _prepared(self, texts: Sequence[str] | Prepared) -> Prepared:
@@ -236,9 +245,12 @@ class Flagger:
         last = np.r_[owner[order][1:] != owner[order][:-1], True]
         best = order[last]
         counts = np.bincount(owner, minlength=n)
+        tokens = np.array([windows[b].text_tokens for b in best], dtype=np.int64)
+        adjusted = self.info.length.adjust(logit[best], tokens)
         return Probabilities(
-            sexist=self.info.calibration.probability(logit[best]),
-            sexist_logit=logit[best],
+            sexist=self.info.calibration.probability(adjusted),
+            sexist_logit=logit[best],  # before calibration and the length rule
+            tokens=tokens,
             category=category[best],
             vector=vector[best],
             windows=counts,
@@ -315,6 +327,7 @@ class Flagger:
                 band,
                 explanations.get(i),
                 texts[i],
+                probs.focus[i],
             )
             for i in range(len(texts))
         ]
@@ -340,6 +353,7 @@ def _result(
     band: float,
     explanation: Explanation | None,
     text: str,
+    part: Range,
 ) -> ScoreResult:
     flagged = score >= threshold.value
     top_category, top_vector = int(category.argmax()), int(vector.argmax())
@@ -355,6 +369,7 @@ def _result(
         categories={name: round(float(p), 6) for name, p in zip(CATEGORIES, category, strict=True)},
         vectors={name: round(float(p), 6) for name, p in zip(VECTORS, vector, strict=True)},
         windows=windows,
+        part=Part(start=part[0], end=part[1]),
         spans=explanation.spans if explanation else None,
         targets=_targets(explanation, text) if explanation else None,
         score_without_spans=explanation.score_without_spans if explanation else None,

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from flagger.calibration import Calibration
 from flagger.errors import ModelDirectoryError
 from flagger.labels import CATEGORIES, VECTORS
+from flagger.length import LengthRule
 from flagger.thresholds import DEFAULT, OperatingPoint
 
 FORMAT_VERSION = 2
@@ -80,6 +81,10 @@ class ModelInfo(BaseModel):
     calibration: Calibration = Field(default_factory=Calibration)
     operating_points: dict[str, OperatingPoint] = Field(
         description="named thresholds on the calibrated score; 'default' is always there"
+    )
+    length: LengthRule = Field(
+        default_factory=LengthRule,
+        description="how a long message's verdict allows for its length (flagger.length)",
     )
     uncertainty_band: float = Field(
         default=0.1, ge=0.0, le=0.5, description="|score - threshold| below this is 'uncertain'"

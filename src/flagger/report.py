@@ -72,6 +72,8 @@ class MessageView:
     score: float
     segments: list[Segment] | None  # None when the text was not kept
     span_texts: list[str]
+    cut_before: bool = False  # a long message is shown as its deciding part with some context
+    cut_after: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,44 @@ def highlight(text: str, spans: object, targets: object = None) -> list[Segment]
     return segments
 
 
+# Characters of context kept either side of the deciding part of a long message.
+CONTEXT_CHARS = 300
+
+
+def excerpt(
+    text: str, part: object, spans: object, targets: object
+) -> tuple[str, list[Any], list[Any], bool, bool]:
+    """A long message cut to its deciding part and some context, with offsets shifted to match.
+
+    Returns:
+        The excerpt, its spans and targets, and whether text was left out before and after.
+    """
+    if not isinstance(part, Mapping) or len(text) <= 2 * CONTEXT_CHARS + 400:
+        return text, list(spans or []), list(targets or []), False, False  # type: ignore[call-overload]
+    start, end = part.get("start"), part.get("end")
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
+        return text, list(spans or []), list(targets or []), False, False  # type: ignore[call-overload]
+    low, high = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+    low = text.rfind(" ", 0, low) + 1 if low else 0  # whole words at the edges
+    high = (
+        (text.find(" ", high) if text.find(" ", high) >= 0 else len(text))
+        if high < len(text)
+        else high
+    )
+
+    def shifted(items: object) -> list[Any]:
+        return [
+            {**item, "start": item["start"] - low, "end": item["end"] - low}
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, Mapping)
+            and isinstance(item.get("start"), int)
+            and isinstance(item.get("end"), int)
+            and low <= item["start"] < item["end"] <= high
+        ]
+
+    return text[low:high], shifted(spans), shifted(targets), low > 0, high < len(text)
+
+
 def _score(row: Mapping[str, Any]) -> float:
     try:
         return float(row.get("score") or 0.0)
@@ -180,8 +220,11 @@ class _Collector:
                 for s in (spans if isinstance(spans, list) else [])
                 if isinstance(s, Mapping)
             ]
+            before = after = False
+            if isinstance(text, str):
+                text, spans, targets, before, after = excerpt(text, row.get("part"), spans, targets)
             segments = highlight(text, spans, targets) if isinstance(text, str) else None
-            views.append(MessageView(row, score, segments, span_texts))
+            views.append(MessageView(row, score, segments, span_texts, before, after))
         return views
 
 

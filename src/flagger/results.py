@@ -47,6 +47,15 @@ class Target(BaseModel):
     text: str
 
 
+class Part(BaseModel):
+    """The character range of the part of a message whose score decided the verdict."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class ScoreResult(BaseModel):
     """The verdict on one message.
 
@@ -70,7 +79,12 @@ class ScoreResult(BaseModel):
     vector_probability: float
     categories: dict[str, float]
     vectors: dict[str, float]
-    windows: int = Field(ge=1, description="model windows the message was split into")
+    windows: int = Field(ge=1, description="parts (model windows) the message was split into")
+    part: Part | None = Field(
+        default=None,
+        description="character range of the part that decided the score (the whole message "
+        "when it is one part)",
+    )
     spans: list[Span] | None = Field(
         default=None, description="evidence: what is said that makes the message sexist"
     )

@@ -47,6 +47,7 @@ SCHEMA = pa.schema(
         ("vector", pa.string()),
         ("vector_probability", pa.float64()),
         ("windows", pa.int64()),
+        ("part", pa.struct([("start", pa.int64()), ("end", pa.int64())])),
         ("spans", pa.list_(_SPAN)),
         ("targets", pa.list_(_TARGET)),
         ("score_without_spans", pa.float64()),
@@ -61,7 +62,7 @@ SCHEMA = pa.schema(
     ]
 )
 COLUMNS = tuple(SCHEMA.names)
-_NESTED = {"threshold", "spans", "targets"}
+_NESTED = {"threshold", "spans", "targets", "part"}
 _BOOLEANS = {"flagged", "uncertain", "evidence_complete"}
 
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from flagger.results import SCHEMA_VERSION, Span, Target, ThresholdRef
+from flagger.results import SCHEMA_VERSION, Part, Span, Target, ThresholdRef
 
 
 class MessageIn(BaseModel):
@@ -45,6 +45,7 @@ class Verdict(BaseModel):
     threshold: ThresholdRef
     category: str | None
     vector: str | None
+    part: Part | None = Field(description="character range of the part that decided the score")
     spans: list[Span] | None = Field(description="evidence: what is said that makes it sexist")
     targets: list[Target] | None = Field(description="neutral mentions of who it is about")
     score_without_spans: float | None = Field(description="score with the evidence removed")

@@ -211,6 +211,22 @@ def _metric_rows(metrics: dict[str, Any]) -> str:
     )
 
 
+def _length_text(info: ModelInfo) -> str:
+    rule = info.length
+    if rule.split == "windows" and not rule.penalty:
+        return (
+            "\nLong messages are cut into overlapping windows and take their most severe one's "
+            "score.\n"
+        )
+    return (
+        f"\nLong messages are cut into parts at paragraphs and sentences ({rule.split}) and take "
+        f"the most severe part's score, its logit lowered by {rule.penalty} x log(tokens / "
+        f"{rule.reference_tokens}) for messages longer than {rule.reference_tokens} tokens "
+        "(`bench/long_messages.py`: fitted on EDOS dev and the authored long messages of "
+        "`training/long_messages/`).\n"
+    )
+
+
 def render_card(info: ModelInfo) -> str:
     """Return the Markdown model card for ``info``."""
     dev = info.metrics.get("dev", {})
@@ -263,6 +279,7 @@ an independent test set is the fair measure.
 
 Thresholds on the calibrated score, chosen on dev; pass the name as `--threshold NAME`.
 Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
+{_length_text(info)}
 
 | name | threshold | precision | recall | macro-F1 | flag rate | rule |
 |---|---|---|---|---|---|---|
