@@ -16,7 +16,6 @@ import json
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +53,7 @@ def main() -> None:
         passes[-1] += len(batch)
         return flagger.sexist_scores(batch)
 
-    before = replace(flagger.span_search, avoid_targets=False, phrase_words=0, replacement="")
+    before = flagger.span_search.before_targets()
     score_s, explain_s, ratios, before_ratios = [], [], [], []
     for text in flagged:
         started = time.perf_counter()

@@ -1,15 +1,13 @@
 """The length-aware verdict: long messages cut into parts a reader recognises, scored for length."""
 
-import random
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from flagger import Flagger
-from flagger.calibration import Calibration
 from flagger.encoding import MIN_PART_TOKENS, part_bounds
-from flagger.length import LengthRule, fit_penalty, multi_part_messages
+from flagger.length import LengthRule
 
 
 def offsets_of(text: str) -> list[tuple[int, int]]:
@@ -59,17 +57,6 @@ def test_the_length_rule_lowers_only_long_messages() -> None:
     assert LengthRule().adjust(np.array([1.5]), np.array([10_000]))[0] == 1.5
 
 
-def test_the_penalty_is_fitted_to_multi_part_messages() -> None:
-    rng = random.Random(0)
-    texts, labels, sizes = multi_part_messages(["a", "b", "c", "d"], ["X"], (2, 4), 200, rng)
-    assert len(texts) == 400 and set(sizes) == {2, 4} and 0.15 < labels.mean() < 0.35
-    # Benign long messages score high only because they are long: the fit takes it back.
-    tokens = np.where(labels == 1, 100, 800)
-    logits = np.where(labels == 1, 3.0, 1.0 + np.log(8))
-    penalty = fit_penalty(logits, tokens, labels, Calibration(), reference_tokens=100)
-    assert penalty > 1.0
-
-
 def test_results_carry_the_deciding_part(tiny_model: Path) -> None:
     flagger = Flagger.load(tiny_model, num_threads=1)
     info = flagger.info.model_copy(update={"length": LengthRule(split="paragraphs")})
@@ -80,6 +67,14 @@ def test_results_carry_the_deciding_part(tiny_model: Path) -> None:
     assert 0 <= result.part.start < result.part.end <= len(text)
     [short] = parted.score(["women are weak"], threshold=0.0, explain=False)
     assert short.part is not None and (short.part.start, short.part.end) == (0, 14)
+    # The penalty lowers the long message's score and leaves the short one's alone.
+    penalised = flagger.with_info(
+        info.model_copy(
+            update={"length": LengthRule(split="paragraphs", penalty=1.0, reference_tokens=8)}
+        )
+    )
+    [long_after, short_after] = penalised.score([text, "women are weak"], explain=False)
+    assert long_after.score < result.score and short_after.score == short.score
     # A model without the rule scores as before: overlapping windows, no length penalty.
     [old] = flagger.score([text], threshold=0.0, explain=False)
     assert old.windows >= result.windows

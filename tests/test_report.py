@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 
 from flagger.errors import ConfigError
-from flagger.report import Segment, highlight, month_of, render_report, write_report
+from flagger.report import (
+    CONTEXT_CHARS,
+    Segment,
+    highlight,
+    month_of,
+    render_report,
+    shown_range,
+    write_report,
+)
 
 HOSTILE = "<script>alert(1)</script>"
 AUTHORS = [f"officer{i}@force.example" for i in range(20)]
@@ -325,3 +333,27 @@ def test_renders_in_a_real_browser(tmp_path: Path) -> None:
         grey = image.convert("L")
         dark = sum(grey.histogram()[:200])  # pixels clearly darker than the white page
         assert dark > 0.02 * image.size[0] * image.size[1]
+
+
+def test_a_long_message_is_shown_as_its_deciding_part_with_context() -> None:
+    filler = "the rota for next week is attached and nothing has changed since. " * 40
+    text = f"{filler}you are a whore, honestly. {filler}"
+    start = text.index("whore")
+    row = make_row(
+        1,
+        0.9,
+        text=text,
+        windows=12,
+        part={"start": start - 10, "end": start + 20},
+        spans=[{"start": start, "end": start + 5, "text": "whore", "weight": 0.4}],
+        targets=[{"start": 0, "end": 3, "text": "the"}],  # outside what is shown: dropped
+    )
+    low, high = shown_range(text, row["part"])
+    assert 0 < low < start < high < len(text) and high - low < 2 * CONTEXT_CHARS + 120
+    assert text[low - 1] == " " and text[high] == " "  # cut between words
+    html = render_report(make_summary(), [row])
+    assert "A long message (12 parts)" in html and "[…]" in html
+    assert ">whore</mark>, honestly." in html and "dotted 2px" in html
+    short = make_row(2, 0.9, part={"start": 0, "end": 5})
+    assert shown_range(short["text"], short["part"]) == (0, len(short["text"]))
+    assert shown_range(text, None) == (0, len(text))  # rows written before parts existed

@@ -104,13 +104,19 @@ def test_interrupted_scan_resumes_in_every_format(
     assert list(read_results(fresh)) == list(read_results(output))
 
 
-def test_resume_refuses_other_settings_and_changed_inputs(tmp_path: Path, tiny_model: Path) -> None:
+def _crashed_after_one_batch(tmp_path: Path, tiny_model: Path) -> tuple[Flagger, Path, Path]:
+    """A 300-message scan killed after its first committed batch of 100."""
     flagger = Flagger.load(tiny_model, num_threads=1)
     archive = write_archive(tmp_path / "a.jsonl", 300)
     output = tmp_path / "v.jsonl"
     crashing = CrashAfter(local_engine(Predictor(flagger, explain=False)), 1)
     with pytest.raises(KeyboardInterrupt):
         scan(flagger, archive, output, explain=False, batch_size=100, engine=crashing)
+    return flagger, archive, output
+
+
+def test_resume_refuses_other_settings_and_changed_inputs(tmp_path: Path, tiny_model: Path) -> None:
+    flagger, archive, output = _crashed_after_one_batch(tmp_path, tiny_model)
     with pytest.raises(InputFileError, match="threshold"):
         scan(flagger, archive, output, explain=False, threshold=0.9, resume=True)
     with archive.open("a") as handle:
@@ -141,12 +147,7 @@ def test_rows_are_one_per_record(tmp_path: Path, tiny_model: Path) -> None:
 def test_resume_refuses_a_checkpoint_written_by_the_old_result_schema(
     tmp_path: Path, tiny_model: Path
 ) -> None:
-    flagger = Flagger.load(tiny_model, num_threads=1)
-    archive = write_archive(tmp_path / "a.jsonl", 300)
-    output = tmp_path / "v.jsonl"
-    crashing = CrashAfter(local_engine(Predictor(flagger, explain=False)), 1)
-    with pytest.raises(KeyboardInterrupt):
-        scan(flagger, archive, output, explain=False, batch_size=100, engine=crashing)
+    flagger, archive, output = _crashed_after_one_batch(tmp_path, tiny_model)
     state = checkpoint_path(output)
     assert load_checkpoint(state).schema_version == 2
     old = json.loads(state.read_text())

@@ -19,6 +19,15 @@ from flagger.cli import app
 runner = CliRunner()
 
 
+def _scan(archive: Path, tmp_path: Path, model: Path) -> tuple[int, dict, list[dict]]:
+    """Scan ``archive``: exit code, JSON summary, and the errors file's lines."""
+    out, summary_file = tmp_path / "v.jsonl", tmp_path / "s.json"
+    args = ["scan", str(archive), "-o", str(out), "--model", str(model), "--no-explain"]
+    result = runner.invoke(app, [*args, "--report", str(summary_file)])
+    listed = [json.loads(x) for x in Path(f"{out}.errors.jsonl").read_text().splitlines()]
+    return result.exit_code, json.loads(summary_file.read_text()), listed
+
+
 def _mail(body: str | None, *, attachment: bool = False, mid: str = "<m@x>") -> EmailMessage:
     message = EmailMessage()
     message["From"] = "a@example.org"
@@ -75,15 +84,10 @@ def _archive(tmp_path: Path, kind: str, broken: bool) -> Path:
 def test_skipped_records_are_counted_and_do_not_fail_the_scan(
     tmp_path: Path, tiny_model: Path, kind: str
 ) -> None:
-    archive = _archive(tmp_path, kind, broken=False)
-    out, summary_file = tmp_path / "v.jsonl", tmp_path / "s.json"
-    args = ["scan", str(archive), "-o", str(out), "--model", str(tiny_model)]
-    result = runner.invoke(app, [*args, "--report", str(summary_file), "--no-explain"])
-    assert result.exit_code == 0, result.output
-    summary = json.loads(summary_file.read_text())
+    code, summary, listed = _scan(_archive(tmp_path, kind, broken=False), tmp_path, tiny_model)
+    assert code == 0
     expected = 2 if kind == "mbox" else 1
     assert summary["read"] == 1 and summary["errors"] == 0 and summary["skipped"] == expected
-    listed = [json.loads(x) for x in Path(f"{out}.errors.jsonl").read_text().splitlines()]
     assert [x["kind"] for x in listed] == ["skipped"] * expected
     assert all(x["reason"] and "text" not in x for x in listed)  # why, never the message
     if kind == "mbox":
@@ -99,17 +103,10 @@ def test_skipped_records_are_counted_and_do_not_fail_the_scan(
 def test_read_errors_fail_the_scan_and_are_marked_errors(
     tmp_path: Path, tiny_model: Path, kind: str
 ) -> None:
-    archive = _archive(tmp_path, kind, broken=True)
-    out, summary_file = tmp_path / "v.jsonl", tmp_path / "s.json"
-    args = ["scan", str(archive), "-o", str(out), "--model", str(tiny_model)]
-    result = runner.invoke(app, [*args, "--report", str(summary_file), "--no-explain"])
-    assert result.exit_code == 1
-    summary = json.loads(summary_file.read_text())
+    code, summary, listed = _scan(_archive(tmp_path, kind, broken=True), tmp_path, tiny_model)
+    assert code == 1
     assert summary["errors"] == 1 and summary["skipped"] == 1
-    kinds = sorted(
-        json.loads(x)["kind"] for x in Path(f"{out}.errors.jsonl").read_text().splitlines()
-    )
-    assert kinds == ["error", "skipped"]
+    assert sorted(x["kind"] for x in listed) == ["error", "skipped"]
 
 
 def test_the_report_shows_skipped_records_and_their_reasons(

@@ -10,7 +10,7 @@ scoring needs neither ``transformers`` nor ``torch`` when it runs on ONNX Runtim
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,28 +107,42 @@ def split_windows(token_ids: Sequence[int], size: int, stride: int) -> list[list
     return [ids[start : start + size] for start in window_starts(len(ids), size, stride)]
 
 
-def encode_windows(
-    tokenizer: Tokenizer, texts: Sequence[str], max_length: int, stride: int
+Bounds = Callable[[str, Sequence[tuple[int, int]], int], list[tuple[int, int]]]
+
+
+def _encode(
+    tokenizer: Tokenizer, texts: Sequence[str], max_length: int, bounds: Bounds
 ) -> list[Window]:
-    """Tokenise texts and split each into windows of ``max_length`` tokens with special tokens."""
+    """Tokenise texts and cut each at ``bounds(text, offsets, body)``, adding special tokens."""
     body = max_length - 2  # room for [CLS] and [SEP]
     special = special_tokens(tokenizer)
     windows = []
     for i, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
         ids, offsets = encoding.ids, encoding.offsets
-        for start in window_starts(len(ids), body, min(stride, body)):
-            piece = ids[start : start + body]
-            span = offsets[start : start + body]
+        for start, end in bounds(texts[i], offsets, body):
+            span = offsets[start:end]
             windows.append(
                 Window(
                     text_index=i,
-                    input_ids=[special.cls, *piece, special.sep],
+                    input_ids=[special.cls, *ids[start:end], special.sep],
                     start=span[0][0] if span else 0,
                     end=span[-1][1] if span else len(texts[i]),
                     text_tokens=len(ids),
                 )
             )
     return windows
+
+
+def encode_windows(
+    tokenizer: Tokenizer, texts: Sequence[str], max_length: int, stride: int
+) -> list[Window]:
+    """Tokenise texts and split each into windows of ``max_length`` tokens with special tokens."""
+
+    def windows(_: str, offsets: Sequence[tuple[int, int]], body: int) -> list[tuple[int, int]]:
+        starts = window_starts(len(offsets), body, min(stride, body))
+        return [(start, min(start + body, len(offsets))) for start in starts]
+
+    return _encode(tokenizer, texts, max_length, windows)
 
 
 # A paragraph shorter than this (a greeting, a sign-off, a heading) is not judged on its own:
@@ -150,7 +164,6 @@ def part_bounds(text: str, offsets: Sequence[tuple[int, int]], body: int) -> lis
     count = len(offsets)
     if count <= body:
         return [(0, count)]
-    size = body
     gaps = [text[offsets[b - 1][1] : offsets[b][0]] for b in range(1, count)]
     paragraph = [b for b in range(1, count) if "\n\n" in gaps[b - 1]]
     ends = [
@@ -169,7 +182,7 @@ def part_bounds(text: str, offsets: Sequence[tuple[int, int]], body: int) -> lis
                 seg_end - seg_start < MIN_PART_TOKENS
                 or segments[-1][1] - segments[-1][0] < MIN_PART_TOKENS
             )
-            and seg_end - segments[-1][0] <= size
+            and seg_end - segments[-1][0] <= body
         ):
             segments[-1][1] = seg_end
         else:
@@ -177,10 +190,10 @@ def part_bounds(text: str, offsets: Sequence[tuple[int, int]], body: int) -> lis
     bounds = []
     for seg_start, seg_end in segments:
         start = seg_start
-        while seg_end - start > size:
-            limit = start + size
+        while seg_end - start > body:
+            limit = start + body
             index = bisect.bisect_right(ends, limit) - 1
-            cut = ends[index] if index >= 0 and ends[index] - start >= size // 4 else limit
+            cut = ends[index] if index >= 0 and ends[index] - start >= body // 4 else limit
             bounds.append((start, cut))
             start = cut
         bounds.append((start, seg_end))
@@ -189,23 +202,7 @@ def part_bounds(text: str, offsets: Sequence[tuple[int, int]], body: int) -> lis
 
 def encode_parts(tokenizer: Tokenizer, texts: Sequence[str], max_length: int) -> list[Window]:
     """Tokenise texts and cut each into parts (``part_bounds``) with special tokens."""
-    body = max_length - 2  # room for [CLS] and [SEP]
-    special = special_tokens(tokenizer)
-    windows = []
-    for i, encoding in enumerate(tokenizer.encode_batch(list(texts), add_special_tokens=False)):
-        ids, offsets = encoding.ids, encoding.offsets
-        for start, end in part_bounds(texts[i], offsets, body):
-            span = offsets[start:end]
-            windows.append(
-                Window(
-                    text_index=i,
-                    input_ids=[special.cls, *ids[start:end], special.sep],
-                    start=span[0][0] if span else 0,
-                    end=span[-1][1] if span else len(texts[i]),
-                    text_tokens=len(ids),
-                )
-            )
-    return windows
+    return _encode(tokenizer, texts, max_length, part_bounds)
 
 
 # Padding tokens a batch may gain from one more member before a new batch is cheaper: measured

@@ -32,9 +32,10 @@ whole message re-scored.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,6 +83,11 @@ class SpanSearch:
     avoid_targets: bool = True  # never offer neutral target mentions as evidence
     replacement: str = ""  # what stands in for an occluded word while searching ("": delete it)
     phrase_words: int = 6  # widen the words found into phrases of up to this many words in all
+
+    def before_targets(self) -> SpanSearch:
+        """The same budget searched as before targets existed (issue 16's baseline): any word,
+        targets included, may be evidence; words are deleted; no widening."""
+        return dataclasses.replace(self, avoid_targets=False, replacement="", phrase_words=0)
 
 
 @dataclass(frozen=True)
@@ -134,15 +140,20 @@ def keep_spans(text: str, spans: Sequence[Range]) -> str:
     return " ".join(text[start:end] for start, end in sorted(spans))
 
 
+def _runs(indices: Iterable[int]) -> list[list[int]]:
+    """Token indices grouped into runs of neighbours, in order."""
+    runs: list[list[int]] = []
+    for index in sorted(set(indices)):
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
 def merge_tokens(tokens: Sequence[Range], chosen: Sequence[int]) -> list[Range]:
     """Merge chosen token indices into spans: neighbouring tokens become one span."""
-    merged: list[list[int]] = []
-    for index in sorted(set(chosen)):
-        if merged and merged[-1][-1] == index - 1:
-            merged[-1].append(index)
-        else:
-            merged.append([index])
-    return [(tokens[run[0]][0], tokens[run[-1]][1]) for run in merged]
+    return [(tokens[run[0]][0], tokens[run[-1]][1]) for run in _runs(chosen)]
 
 
 @dataclass
@@ -303,32 +314,13 @@ def find_spans(
     messages = []
     for text, score, (start, end) in zip(texts, scores, ranges, strict=True):
         tokens = candidate_tokens(text, start, end)
-        targets = frozenset(target_tokens(text, tokens)) if search.avoid_targets else frozenset()
-        function_words = (
-            frozenset(
-                i
-                for i, (s, e) in enumerate(tokens)
-                if i not in targets and is_function_word(text[s:e])
-            )
-            if search.avoid_targets
-            else frozenset()
-        )
-        messages.append(
-            _Message(
-                text=text,
-                score=float(score),
-                focus=(start, end),
-                tokens=tokens,
-                targets=targets,
-                function_words=function_words,
-                inert=frozenset(
-                    i
-                    for i, (s, e) in enumerate(tokens)
-                    if search.avoid_targets and _INERT.fullmatch(text, s, e)
-                ),
-                replacement=search.replacement,
-            )
-        )
+        message = _Message(text, float(score), (start, end), tokens, replacement=search.replacement)
+        if search.avoid_targets:
+            message.targets = frozenset(target_tokens(text, tokens))
+            words = [(i, text[s:e]) for i, (s, e) in enumerate(tokens) if i not in message.targets]
+            message.function_words = frozenset(i for i, w in words if is_function_word(w))
+            message.inert = frozenset(i for i, w in words if _INERT.fullmatch(w))
+        messages.append(message)
     requests = _Requests(score_fn)
     for i, m in enumerate(messages):
         m.base = m.current = m.score
@@ -384,14 +376,8 @@ def _widen(message: _Message, chosen: Sequence[int], words: int) -> list[int]:
             and not _CLAUSE_END.search(message.text[tokens[a][1] : tokens[b][0]])
         ):
             taken.update(gap)
-    runs: list[list[int]] = []
-    for index in sorted(taken):
-        if runs and runs[-1][-1] == index - 1:
-            runs[-1].append(index)
-        else:
-            runs.append([index])
     kept = []
-    for run in runs:
+    for run in _runs(taken):
         while len(run) > 1 and run[0] in message.function_words:
             run = run[1:]
         while len(run) > 1 and run[-1] in message.function_words:
@@ -409,10 +395,11 @@ def _core_tokens(message: _Message, search: SpanSearch) -> list[int]:
             for t in range(len(message.tokens))
             if t not in message.targets and t not in message.inert
         ]
+        candidates = message.candidates()
         if message.fallback is not None:
             picked = [message.fallback]
-        elif message.candidates():
-            picked = message.candidates()[:1]
+        elif candidates:
+            picked = candidates[:1]
         elif open_words:
             picked = open_words[:1]
         else:  # the message is nothing but target words: they are all the evidence there is

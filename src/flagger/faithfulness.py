@@ -17,7 +17,6 @@ from __future__ import annotations
 import random
 import statistics
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -172,7 +171,7 @@ def plausibility(
     """Word-level F1 of each search's evidence against the human rationales it flags.
 
     ``searches`` defaults to the model's search (``evidence``) and the same search as it was
-    before targets existed (``before``: targets may be evidence, words are deleted, no bridging);
+    before targets existed (``before``: ``SpanSearch.before_targets``);
     ``random`` is random non-target spans as long as ``evidence``'s.
 
     Returns:
@@ -181,7 +180,7 @@ def plausibility(
     ref = flagger.resolve_threshold(threshold)
     searches = searches or {
         "evidence": flagger.span_search,
-        "before": replace(flagger.span_search, avoid_targets=False, replacement="", phrase_words=0),
+        "before": flagger.span_search.before_targets(),
     }
     texts = [t for _, t in rationales]
     report: dict[str, Any] = {

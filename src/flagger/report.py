@@ -134,38 +134,32 @@ def highlight(text: str, spans: object, targets: object = None) -> list[Segment]
 CONTEXT_CHARS = 300
 
 
-def excerpt(
-    text: str, part: object, spans: object, targets: object
-) -> tuple[str, list[Any], list[Any], bool, bool]:
-    """A long message cut to its deciding part and some context, with offsets shifted to match.
-
-    Returns:
-        The excerpt, its spans and targets, and whether text was left out before and after.
-    """
-    if not isinstance(part, Mapping) or len(text) <= 2 * CONTEXT_CHARS + 400:
-        return text, list(spans or []), list(targets or []), False, False  # type: ignore[call-overload]
+def shown_range(text: str, part: object) -> tuple[int, int]:
+    """The characters of ``text`` a reader is shown: all of a short message; of a long one, the
+    part that decided its score with ``CONTEXT_CHARS`` either side, cut at spaces."""
+    if not isinstance(part, Mapping):  # rows written before parts existed
+        return 0, len(text)
     start, end = part.get("start"), part.get("end")
     if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(text)):
-        return text, list(spans or []), list(targets or []), False, False  # type: ignore[call-overload]
-    low, high = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
-    low = text.rfind(" ", 0, low) + 1 if low else 0  # whole words at the edges
-    high = (
-        (text.find(" ", high) if text.find(" ", high) >= 0 else len(text))
-        if high < len(text)
-        else high
-    )
+        return 0, len(text)
+    if len(text) <= 2 * CONTEXT_CHARS + 400:
+        return 0, len(text)
+    low, high = start - CONTEXT_CHARS, end + CONTEXT_CHARS
+    low = text.rfind(" ", 0, low) + 1 if low > 0 else 0
+    cut = text.find(" ", high) if high < len(text) else -1
+    return low, cut if cut >= 0 else len(text)
 
-    def shifted(items: object) -> list[Any]:
-        return [
-            {**item, "start": item["start"] - low, "end": item["end"] - low}
-            for item in (items if isinstance(items, list) else [])
-            if isinstance(item, Mapping)
-            and isinstance(item.get("start"), int)
-            and isinstance(item.get("end"), int)
-            and low <= item["start"] < item["end"] <= high
-        ]
 
-    return text[low:high], shifted(spans), shifted(targets), low > 0, high < len(text)
+def _shifted(items: object, low: int, high: int) -> list[dict[str, Any]]:
+    """Stored spans inside ``text[low:high]``, their offsets made relative to it."""
+    return [
+        {**item, "start": item["start"] - low, "end": item["end"] - low}
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, Mapping)
+        and isinstance(item.get("start"), int)
+        and isinstance(item.get("end"), int)
+        and low <= item["start"] < item["end"] <= high
+    ]
 
 
 def _score(row: Mapping[str, Any]) -> float:
@@ -220,11 +214,14 @@ class _Collector:
                 for s in (spans if isinstance(spans, list) else [])
                 if isinstance(s, Mapping)
             ]
-            before = after = False
-            if isinstance(text, str):
-                text, spans, targets, before, after = excerpt(text, row.get("part"), spans, targets)
-            segments = highlight(text, spans, targets) if isinstance(text, str) else None
-            views.append(MessageView(row, score, segments, span_texts, before, after))
+            if not isinstance(text, str):
+                views.append(MessageView(row, score, None, span_texts))
+                continue
+            low, high = shown_range(text, row.get("part"))
+            segments = highlight(
+                text[low:high], _shifted(spans, low, high), _shifted(targets, low, high)
+            )
+            views.append(MessageView(row, score, segments, span_texts, low > 0, high < len(text)))
         return views
 
 

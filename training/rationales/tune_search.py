@@ -66,7 +66,7 @@ def main() -> None:
                 f"{name:<11} {phrase_words:>6} {row['token_f1']:.3f}  {row['median_words']:>5.1f}  "
                 f"{row['comprehensiveness']:.3f}  {row['sufficiency']:.3f}  {row['complete']:.3f}"
             )
-    before = replace(base, avoid_targets=False, replacement="", phrase_words=0)
+    before = base.before_targets()
     plaus = plausibility(flagger, pairs, searches={"before": before})
     before_f1, random_f1 = plaus["before"]["token_f1"], plaus["random"]["token_f1"]
     print(f"before targets: F1 {before_f1:.3f}; random non-target spans {random_f1:.3f}")
