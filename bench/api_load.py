@@ -13,6 +13,9 @@ measuring the client. Without wrk, or with ``--client httpx``, asyncio httpx cli
     make wrk
     .venv/bin/python bench/api_load.py --data ../shared/data/edos/edos_train_dev.csv \
         --clients 32 --seconds 30
+
+Side by side with an older version (its checkout, e.g. ``git worktree add ../before HEAD~1``),
+alternating which goes first: ``--against ../before --rounds 4``.
 """
 
 from __future__ import annotations
@@ -135,30 +138,21 @@ def _batching(metrics: str) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True, help="CSV with a text column")
-    parser.add_argument("--clients", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument(
-        "--client",
-        choices=["wrk", "httpx"],
-        default="wrk" if shutil.which("wrk") else "httpx",
-        help="load generator (default: wrk when installed)",
-    )
-    args = parser.parse_args()
-
+def measure(args: argparse.Namespace, source: Path | None) -> dict[str, object]:
+    """Start a server (from ``source``'s ``src`` when given, else this checkout), load it."""
     port = free_port()
     env = {
         **os.environ,
         "FLAGGER_API_KEYS": f"{KEY}=classify",
         "FLAGGER_RATE_LIMIT_PER_MINUTE": "1000000",
     }
-    scratch = Path(os.environ.get("TMPDIR", "/tmp"))
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve() / "src")
+    scratch = Path(tempfile.mkdtemp(prefix="flagger-bench-"))
     env.update(
-        FLAGGER_AUDIT_LOG=str(scratch / f"flagger-bench-audit-{port}.jsonl"),
-        FLAGGER_STORE_URL=f"sqlite:///{scratch / f'flagger-bench-{port}.db'}",
+        FLAGGER_DATA_DIR=str(scratch),
+        FLAGGER_AUDIT_LOG=str(scratch / "audit.jsonl"),
+        FLAGGER_STORE_URL=f"sqlite:///{scratch / 'labels.db'}",
     )
     command = [
         sys.executable,
@@ -197,14 +191,64 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    result = {
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {
+        "server": str(source) if source is not None else "this checkout",
         "client": args.client,
         "clients": args.clients,
         "seconds": args.seconds,
         **measured,
         **batching,
     }
-    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="CSV with a text column")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument(
+        "--client",
+        choices=["wrk", "httpx"],
+        default="wrk" if shutil.which("wrk") else "httpx",
+        help="load generator (default: wrk when installed)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        default=None,
+        help="another checkout (e.g. a git worktree of an older commit): its server is loaded "
+        "in turn with this one's, rounds alternating, and the throughput ratio printed",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each server")
+    args = parser.parse_args()
+
+    runs: dict[str, list[dict[str, object]]] = {"this": [], "against": []}
+    for round_ in range(args.rounds):
+        order = [("this", None), ("against", args.against)]
+        if round_ % 2:
+            order.reverse()
+        for name, source in order:
+            if name == "against" and source is None:
+                continue
+            result = measure(args, source)
+            runs[name].append(result)
+            print(json.dumps(result), flush=True)
+    if args.against is not None:
+        mine = [float(r["throughput_msgs_per_s"]) for r in runs["this"]]  # type: ignore[arg-type]
+        theirs = [float(r["throughput_msgs_per_s"]) for r in runs["against"]]  # type: ignore[arg-type]
+        p99 = [float(r["p99_ms"]) for r in runs["this"]]  # type: ignore[arg-type]
+        p99_theirs = [float(r["p99_ms"]) for r in runs["against"]]  # type: ignore[arg-type]
+        print(
+            json.dumps(
+                {
+                    "throughput_ratio_this_over_against": round(sum(mine) / sum(theirs), 3),
+                    "p99_ratio_this_over_against": round(sum(p99) / sum(p99_theirs), 3),
+                    "rounds": args.rounds,
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """Shared fixtures: a tiny randomly initialised BERT, synthetic labelled data, a tiny trained model.
 
 Nothing here downloads anything or needs the real base model; the whole suite runs in seconds.
+Every test's default data directory (audit log, label store) is a temporary one, so no test
+writes into the checkout or the user's data directory.
 """
 
 from __future__ import annotations
 
 import csv
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,36 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizer
 
 from flagger.labels import CATEGORIES, VECTOR_TO_CATEGORY, VECTORS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_state_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A temporary data directory for module and session fixtures, and Schemathesis's cache.
+
+    Wider-scoped fixtures are made before each test's own data directory is set. Schemathesis's
+    engine keeps a run cache in ``./.schemathesis`` that only a ``schemathesis.toml`` could move;
+    ``setattr`` fails loudly if a new version renames the root, rather than writing the checkout.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FLAGGER_DATA_DIR", str(tmp_path_factory.mktemp("session-data")))
+        try:
+            from schemathesis.core import storage
+        except ImportError:  # the dev extra is not installed: nothing to redirect
+            pass
+        else:
+            patch.setattr(storage, "DEFAULT_ROOT", tmp_path_factory.mktemp("schemathesis"))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def flagger_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test's own data directory, so label stores and audit logs never leak between tests."""
+    path = tmp_path_factory.mktemp("data-dir")
+    monkeypatch.setenv("FLAGGER_DATA_DIR", str(path))
+    return path
+
 
 WORDS = (
     "women are stupid useless weak emotional bitches should stay kitchen hate her she "

@@ -119,16 +119,40 @@ def test_model_route_and_admin_reload(client: TestClient) -> None:
 
 def test_limits_are_named(client: TestClient) -> None:
     many = classify(client, ["hi"] * 5)
-    assert many.status_code == 413 and many.json()["detail"]["limit"] == "max_messages"
+    assert many.status_code == 413 and many.json()["limit"] == "max_messages"
+    assert many.headers["content-type"] == "application/problem+json"
+    assert many.json() == {
+        "type": "urn:flagger:problem:too_many_messages",
+        "title": "Request Entity Too Large",
+        "status": 413,
+        "detail": "5 messages in one request; the limit is 4",
+        "code": "too_many_messages",
+        "limit": "max_messages",
+        "max": 4,
+        "found": 5,
+    }
     long = classify(client, ["x" * 501])
-    assert long.status_code == 422 and long.json()["detail"]["limit"] == "max_chars"
+    assert long.status_code == 422 and long.json()["limit"] == "max_chars"
     huge = client.post("/v1/classify", content=b"{" + b" " * 5000 + b"}", headers=CLASSIFY)
-    assert huge.status_code == 413 and huge.json()["detail"]["limit"] == "max_body_bytes"
+    assert huge.status_code == 413 and huge.json()["limit"] == "max_body_bytes"
+    assert huge.json()["found"] == 5002
     chunks = (b" " * 1000 for _ in range(10))  # no Content-Length: counted as it streams in
     streamed = client.post("/v1/classify", content=chunks, headers=CLASSIFY)
-    assert streamed.status_code == 413
-    assert classify(client, ["hi"], threshold="nonsense").status_code == 422
-    assert classify(client, []).status_code == 422
+    assert streamed.status_code == 413 and streamed.json()["code"] == "body_too_large"
+    small = b'{"messages": [{"id": "a", "text": "hi"}]}'
+    json_type = {**CLASSIFY, "Content-Type": "application/json"}
+    chunked = (small[i : i + 5] for i in range(0, len(small), 5))
+    assert client.post("/v1/classify", content=chunked, headers=json_type).status_code == 200
+    untyped = client.post("/v1/classify", content=small, headers=CLASSIFY)
+    assert (
+        untyped.status_code == 422 and "Content-Type: application/json" in untyped.json()["detail"]
+    )
+    bad = classify(client, ["hi"], threshold="nonsense")
+    assert bad.status_code == 422 and bad.json()["code"] == "bad_threshold"
+    empty = classify(client, [])
+    assert empty.status_code == 422 and empty.json()["code"] == "invalid_request"
+    assert empty.json()["errors"][0]["loc"] == ["body", "messages"]
+    assert "input" not in empty.json()["errors"][0]  # validation errors never echo message text
 
 
 def test_rate_limit_and_full_queue(tmp_path: Path, shipped: Flagger) -> None:
@@ -186,7 +210,7 @@ def test_no_message_text_in_any_log(
         client.post(
             "/v1/feedback", json={"id": "z", "text": marker, "label": "sexist"}, headers=REVIEW
         )
-        body = {"inputs": [{"name": "t", "shape": [1], "datatype": "BYTES", "data": [marker]}]}
+        body = {"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [marker]}]}
         client.post("/v2/models/flagger-edos/infer", json=body, headers=CLASSIFY)
     assert caplog.records, "the API should log its requests"
     for record in caplog.records:

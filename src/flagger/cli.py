@@ -272,7 +272,10 @@ def serve(
     threads: ThreadsOption = None,
     backend: BackendOption = "auto",
 ) -> None:
-    """Run the review API (FastAPI on uvicorn). Keys: FLAGGER_API_KEYS or --keys-file."""
+    """Run the review API (FastAPI on uvicorn). Keys: FLAGGER_API_KEYS or --keys-file.
+    Audit log and label store: audit.jsonl and labels.db in $FLAGGER_DATA_DIR, else in the user
+    data directory (FLAGGER_AUDIT_LOG and FLAGGER_STORE_URL override them).
+    """
     import os
 
     import uvicorn
@@ -303,6 +306,7 @@ def serve(
         workers=workers,
         access_log=False,  # our own request log carries ids and timings, never bodies
         log_level="info",
+        http="h11",  # the protocol the 413 draining and Expect: 100-continue are tested on
     )
 
 
@@ -713,27 +717,32 @@ app.add_typer(labels_app, name="labels")
 app.add_typer(models_app, name="models")
 
 DbOption = Annotated[
-    str,
-    typer.Option("--db", envvar="FLAGGER_STORE_URL", help="Label store URL (SQLite file default)."),
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="FLAGGER_STORE_URL",
+        help="Label store URL (default: SQLite at $FLAGGER_DATA_DIR/labels.db, "
+        "else in the user data directory).",
+    ),
 ]
 RegistryOption = Annotated[
     Path,
     typer.Option("--registry", envvar="FLAGGER_REGISTRY", help="Model registry directory."),
 ]
-DEFAULT_DB = "sqlite:///flagger-labels.db"
 DEFAULT_REGISTRY = Path("registry")
 
 
-def _store(url: str) -> Any:
+def _store(url: str | None) -> Any:
+    from flagger.data_dir import default_store_url
     from flagger.store import LabelStore
 
-    return LabelStore(url)
+    return LabelStore(url or default_store_url())
 
 
 @labels_app.command("import")
 def labels_import(
     file: Annotated[Path, typer.Argument(help="CSV/JSONL rows or a Label Studio JSON export.")],
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = None,
     reviewer: Annotated[str, typer.Option(help="Reviewer name for rows without one.")] = "import",
 ) -> None:
     """Store labelled cases (id, text, label, category?, vector?, reviewer?, note?)."""
@@ -750,7 +759,7 @@ def labels_import(
 @labels_app.command("export")
 def labels_export(
     out: Annotated[Path, typer.Option("--out", "-o", help="JSONL file to write.")],
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = None,
 ) -> None:
     """Write every label, history included, as JSON lines."""
     from flagger.label_files import export_labels
@@ -759,7 +768,7 @@ def labels_export(
 
 
 @labels_app.command("stats")
-def labels_stats(db: DbOption = DEFAULT_DB) -> None:
+def labels_stats(db: DbOption = None) -> None:
     """Counts by label, category and reviewer; usable cases; disagreements (listed)."""
     store = _store(db)
     typer.echo(json.dumps({**store.stats(), "disagreement_cases": store.disagreements()}, indent=2))
@@ -772,7 +781,7 @@ def queue(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Label Studio tasks JSON to write.")],
     n: Annotated[int, typer.Option("--n", min=1, help="How many messages.")] = 50,
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = None,
 ) -> None:
     """Pick the unlabelled scanned messages most worth a reviewer's time (Label Studio tasks)."""
     from flagger.review_queue import pick_for_review, write_label_studio_tasks
@@ -788,7 +797,7 @@ def queue(
 def retrain(
     data: Annotated[Path, typer.Option(help="Base labelled data (EDOS CSV with train/dev).")],
     registry: RegistryOption = DEFAULT_REGISTRY,
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = None,
     config: Annotated[Path | None, typer.Option(help="Recipe JSON (TrainingConfig).")] = None,
     org_weight: Annotated[int, typer.Option(min=1, help="Times each org label is repeated.")] = 2,
     quick: Annotated[bool, typer.Option(help="Few steps, for trying things (minutes).")] = False,
@@ -896,7 +905,7 @@ def models_add(
     model_dir: Annotated[Path, typer.Argument(help="A model directory to register.")],
     data: Annotated[Path, typer.Option(help="Base labelled data (for the frozen set).")],
     registry: RegistryOption = DEFAULT_REGISTRY,
-    db: DbOption = DEFAULT_DB,
+    db: DbOption = None,
     suite: Annotated[Path | None, typer.Option(help="Behavioural suite directory.")] = None,
 ) -> None:
     """Register an existing model directory (e.g. the shipped one) with its evaluation."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -94,31 +94,3 @@ class ReloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = None
-
-
-class InferTensor(BaseModel):
-    """An Open Inference Protocol v2 tensor."""
-
-    name: str
-    shape: list[int]
-    datatype: str
-    data: list[Any]
-    parameters: dict[str, Any] | None = None
-
-
-class InferRequest(BaseModel):
-    """``POST /v2/models/{name}/infer``: one BYTES input tensor of texts."""
-
-    id: str | None = None
-    inputs: list[InferTensor] = Field(min_length=1)
-    parameters: dict[str, Any] | None = None
-    outputs: list[dict[str, Any]] | None = None
-
-
-class InferResponse(BaseModel):
-    """Open Inference Protocol v2 response: score, flagged, category per text."""
-
-    model_name: str
-    model_version: str
-    id: str | None = None
-    outputs: list[InferTensor]
