@@ -107,7 +107,12 @@ def _better(report: dict[str, Any], flexible: str, simple: str) -> bool:
 
 
 def fit_calibration(
-    logits: np.ndarray, labels: np.ndarray, *, folds: int = 5, seed: int = 0
+    logits: np.ndarray,
+    labels: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    only: str | None = None,
 ) -> Calibration:
     """Fit each method, compare them out of fold, and keep the simplest that is not beaten.
 
@@ -116,6 +121,7 @@ def fit_calibration(
         labels: their gold labels (0/1).
         folds: cross-validation folds used to compare the methods honestly.
         seed: shuffles the folds.
+        only: use this method whatever the comparison says (the comparison is still reported).
 
     Returns:
         The chosen calibration, refitted on all of ``logits``, with the comparison in ``report``.
@@ -145,7 +151,7 @@ def fit_calibration(
     method = "platt" if _better(report, "platt", "temperature") else "temperature"
     if _better(report, "isotonic", method):
         method = "isotonic"
-    chosen = _fit(method, logits, labels)
+    chosen = _fit(only or method, logits, labels)
     report["ece_calibrated_in_sample"] = round(
         expected_calibration_error(chosen.probability(logits), labels), 4
     )

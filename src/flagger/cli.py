@@ -781,6 +781,16 @@ def queue(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Label Studio tasks JSON to write.")],
     n: Annotated[int, typer.Option("--n", min=1, help="How many messages.")] = 50,
+    audit_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of the queue drawn uniformly at random (marked 'audit'): calibration "
+            "and operating points are fitted on these picks alone.",
+        ),
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the random audit picks.")] = 0,
     db: DbOption = None,
 ) -> None:
     """Pick the unlabelled scanned messages most worth a reviewer's time (Label Studio tasks)."""
@@ -788,9 +798,12 @@ def queue(
     from flagger.writers import read_results
 
     labelled = set(_store(db).latest_labels())
-    chosen = pick_for_review(read_results(scan_output), labelled, n)
+    chosen = pick_for_review(
+        read_results(scan_output), labelled, n, audit_share=audit_share, seed=seed
+    )
     write_label_studio_tasks(chosen, out)
-    typer.echo(f"{len(chosen)} messages queued in {out}", err=True)
+    audited = sum(row["picked"] == "audit" for row in chosen)
+    typer.echo(f"{len(chosen)} messages queued in {out} ({audited} random audit picks)", err=True)
 
 
 @app.command()
@@ -799,38 +812,72 @@ def retrain(
     registry: RegistryOption = DEFAULT_REGISTRY,
     db: DbOption = None,
     config: Annotated[Path | None, typer.Option(help="Recipe JSON (TrainingConfig).")] = None,
-    org_weight: Annotated[int, typer.Option(min=1, help="Times each org label is repeated.")] = 2,
+    org_weight: Annotated[
+        int | None,
+        typer.Option(min=1, help="Times each org label is repeated (default 2; 6 with --fast)."),
+    ] = None,
     quick: Annotated[bool, typer.Option(help="Few steps, for trying things (minutes).")] = False,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            help="Adapt the serving model (the promoted one, or --from) in minutes instead of "
+            "retraining from the base encoder."
+        ),
+    ] = False,
+    start_from: Annotated[
+        Path | None, typer.Option("--from", help="Model directory --fast continues from.")
+    ] = None,
+    replay: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Labelled files or folders replayed (sampled) with --fast, e.g. the "
+            "authored corpus training/corpus."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Data order and dropout.")] = 13,
     suite: Annotated[Path | None, typer.Option(help="Behavioural suite directory.")] = None,
     version: Annotated[str | None, typer.Option(help="Version of the new model.")] = None,
     threads: ThreadsOption = None,
 ) -> None:
-    """Train a candidate on base data + stored labels; measure it; add it to the registry."""
+    """Train a candidate on base data + stored labels; calibrate it on the random audit picks
+    when there are enough; measure it; add it to the registry."""
     from flagger.training.config import TrainingConfig
     from flagger.training.retrain import RETRAIN_EPOCHS
     from flagger.training.retrain import retrain as run_retrain
 
-    recipe = (
-        TrainingConfig.from_file(config, num_threads=threads)
-        if config
-        else TrainingConfig(epochs=RETRAIN_EPOCHS, num_threads=threads)
-    )
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    recipe = None
+    if config:
+        recipe = TrainingConfig.from_file(config, num_threads=threads)
+    elif not fast:
+        recipe = TrainingConfig(epochs=RETRAIN_EPOCHS, num_threads=threads, seed=seed)
     result = run_retrain(
         registry,
         data,
         _store(db),
         config=recipe,
         quick=quick,
+        fast=fast,
+        init_model=start_from,
+        replay=replay or (),
+        seed=seed,
         suite=suite,
         org_weight=org_weight,
         version=version,
         progress=sys.stderr.isatty(),
     )
     evaluation = result.version.evaluation
+    calibrated = result.calibrated_on
     typer.echo(
         f"{result.version.id}: frozen-set Task A {evaluation.task_a:.4f}, suite failures "
-        f"{evaluation.suite_failures}/{evaluation.suite_cases}; {result.org_examples} org labels "
-        f"({result.held_back} held back, {result.disagreements} disagreements left out), "
+        f"{evaluation.suite_failures}/{evaluation.suite_cases}; {result.org_examples} org labels, "
+        f"{result.trained_on} trained on ({result.held_back} held back, "
+        f"{result.disagreements} disagreements left out); calibrated on "
+        f"{calibrated['source']} ({calibrated['audit_labels']} audit labels); "
+        f"{'int8 ONNX export' if result.onnx is None else 'no ONNX export: ' + result.onnx}; "
         f"{result.seconds:.0f}s. Promote with: flagger models promote {result.version.id}"
     )
 

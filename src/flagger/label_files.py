@@ -1,7 +1,8 @@
 """Reviewers' labels in and out of files: CSV/JSONL rows and Label Studio JSON exports.
 
 Rows need ``id``, ``text`` and ``label`` (``sexist`` / ``not sexist``; also 1/0, true/false),
-and may carry ``category``, ``vector``, ``reviewer`` and ``note``. A Label Studio export is a
+and may carry ``category``, ``vector``, ``reviewer``, ``note`` and ``picked`` (``audit`` for a
+uniformly random audit pick, ``queue`` for the review queue's). A Label Studio export is a
 JSON list of tasks whose ``data`` holds ``text`` (and ``id``) and whose annotations hold a
 ``choices`` result with the label (and optionally category and vector choices). A bad row is
 reported with its location and skipped; every good row is stored in its own transaction, so an
@@ -93,6 +94,7 @@ def _label_studio(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 "category": next((c for c in choices if c in CATEGORIES), None),
                 "vector": next((c for c in choices if c in VECTORS), None),
                 "reviewer": str(annotation.get("completed_by", "label-studio")),
+                "picked": data.get("picked"),
             }
             yield f"{path}: task {index}", row
 
@@ -126,6 +128,7 @@ def import_labels(
                     vector=_optional(row.get("vector")),
                     note=_optional(row.get("note")),
                     source=source,
+                    picked=_optional(row.get("picked")),
                 )
             )
             stored += 1
@@ -150,6 +153,7 @@ def export_labels(store: LabelStore, path: str | Path) -> int:
                     "vector": label.vector,
                     "reviewer": label.reviewer,
                     "note": label.note,
+                    "picked": case.picked,
                     "model_version": label.model_version,
                     "labelled_at": label.created_at.isoformat(),
                 }

@@ -35,6 +35,8 @@ from flagger.errors import ConfigError
 from flagger.labels import CATEGORIES, VECTORS
 
 LABELS = ("sexist", "not sexist")
+AUDIT, QUEUE = "audit", "queue"
+PICKS = (AUDIT, QUEUE, None)
 
 
 class Base(DeclarativeBase):
@@ -52,6 +54,9 @@ class Case(Base):
     author: Mapped[str | None] = mapped_column(String(512), nullable=True)
     sent_at: Mapped[str | None] = mapped_column(String(64), nullable=True)
     source: Mapped[str] = mapped_column(String(64), default="api")
+    # How it reached a reviewer: "audit" (a uniformly random pick, usable for calibration),
+    # "queue" (the review queue's choice), or None (the API, an import without the mark).
+    picked: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -88,9 +93,12 @@ class Feedback:
     model_version: str | None = None
     model_score: float | None = None
     source: str = "api"
+    picked: str | None = None  # "audit" or "queue": how the case reached the reviewer
 
     def check(self) -> None:
         """Raises ConfigError naming the field when a value is not one flagger knows."""
+        if self.picked not in PICKS:
+            raise ConfigError(f"picked must be one of {list(PICKS)}, found {self.picked!r}")
         if self.label not in LABELS:
             raise ConfigError(f"label must be one of {list(LABELS)}, found {self.label!r}")
         if self.category is not None and self.category not in CATEGORIES:
@@ -157,6 +165,7 @@ class LabelStore:
                     author=feedback.author,
                     sent_at=feedback.sent_at,
                     source=feedback.source,
+                    picked=feedback.picked,
                     created_at=now,
                 )
                 session.add(case)
@@ -228,6 +237,11 @@ class LabelStore:
             )
         return examples
 
+    def audit_ids(self) -> set[str]:
+        """Message ids of the cases picked uniformly at random for audit."""
+        with self.session() as session:
+            return set(session.scalars(select(Case.message_id).where(Case.picked == AUDIT)))
+
     def counts(self) -> dict[str, int]:
         """Cases and labels stored."""
         with self.session() as session:
@@ -251,5 +265,6 @@ class LabelStore:
             "usable_cases": len(examples),
             "sexist_cases": sum(e.sexist == 1 for e in examples),
             "disagreements": len(self.disagreements()),
+            "audit_cases": len(self.audit_ids()),
             "labels_by": {k: {str(n): c for n, c in v.items()} for k, v in by.items()},
         }

@@ -70,8 +70,9 @@ def choose_operating_points(
     *,
     review_recall: float = REVIEW_RECALL,
     alert_precision: float = ALERT_PRECISION,
+    on: str = "dev",
 ) -> dict[str, OperatingPoint]:
-    """Choose ``default``, ``review`` and ``alert`` on calibrated dev scores.
+    """Choose ``default``, ``review`` and ``alert`` on calibrated scores (of dev, or ``on``).
 
     ``alert`` is left out (with a warning) when no threshold reaches ``alert_precision`` on at
     least ``MIN_FLAGGED`` flagged messages.
@@ -79,7 +80,7 @@ def choose_operating_points(
     scores = np.asarray(scores, dtype=float)
     labels = np.asarray(labels, dtype=int)
     default, _ = best_f1_threshold(scores, labels)
-    points = {DEFAULT: measure(scores, labels, default, "best Task A macro-F1 on dev")}
+    points = {DEFAULT: measure(scores, labels, default, f"best Task A macro-F1 on {on}")}
     cuts = _cuts(scores)
     hits, false_alarms, _, _ = confusion_at(scores, labels, cuts)
     flagged = hits + false_alarms
@@ -88,12 +89,12 @@ def choose_operating_points(
     reaching_recall = cuts[recall >= review_recall]
     if reaching_recall.size:
         points["review"] = measure(
-            scores, labels, reaching_recall.max(), f"recall >= {review_recall:.2f} on dev"
+            scores, labels, reaching_recall.max(), f"recall >= {review_recall:.2f} on {on}"
         )
     precise = cuts[(precision >= alert_precision) & (flagged >= MIN_FLAGGED)]
     if precise.size:
         points["alert"] = measure(
-            scores, labels, precise.min(), f"precision >= {alert_precision:.2f} on dev"
+            scores, labels, precise.min(), f"precision >= {alert_precision:.2f} on {on}"
         )
     else:
         logger.warning(

@@ -169,22 +169,29 @@ def record_generalisation(
 
 def _calibration_text(info: ModelInfo) -> str:
     calibration = info.calibration
+    where = info.data.get("calibrated_on", {})
+    kept = f" The base calibration was kept: {where['why']}." if "why" in where else ""
     if calibration.method == "identity":
-        return "Not calibrated: scores are the sigmoid of the sexist logit."
+        return f"Not calibrated: scores are the sigmoid of the sexist logit.{kept}"
     how = {
         "temperature": f"temperature scaling (T = {calibration.temperature:.3f})",
         "platt": f"Platt scaling (T = {calibration.temperature:.3f}, bias {calibration.bias:.3f})",
         "isotonic": f"isotonic regression ({len(calibration.isotonic_logits)} steps)",
     }[calibration.method]
     report = calibration.report
+    fitted_on = (
+        "messages of the organisation's random audit sample"
+        if where.get("source") == "organisation random audit sample"
+        else "dev messages"
+    )
     return (
-        f"Scores are calibrated by {how}, fitted on {report.get('messages', '?')} dev messages. "
+        f"Scores are calibrated by {how}, fitted on {report.get('messages', '?')} {fitted_on}. "
         f"ECE before: {report.get('ece_uncalibrated', '?')}; "
         f"out of fold ({report.get('folds', '?')}-fold): temperature "
         f"{report.get('ece_temperature_out_of_fold', '?')}, Platt "
         f"{report.get('ece_platt_out_of_fold', '?')}, isotonic "
         f"{report.get('ece_isotonic_out_of_fold', '?')}. A more flexible method is used only "
-        "when it beats the simpler one out of fold."
+        f"when it beats the simpler one out of fold.{kept}"
     )
 
 
@@ -277,7 +284,7 @@ an independent test set is the fair measure.
 
 ## Operating points
 
-Thresholds on the calibrated score, chosen on dev; pass the name as `--threshold NAME`.
+Thresholds on the calibrated score, chosen as each rule says; pass the name as `--threshold NAME`.
 Messages within {info.uncertainty_band} of the threshold are marked `uncertain`.
 {_length_text(info)}
 

@@ -65,6 +65,11 @@ class TrainingConfig:
     # Share of the base data's training split to use, chosen by a hash of the id (a replay
     # sample when continuing from a fine-tuned model); 1.0 = all of it.
     base_train_fraction: float = 1.0
+    # The same for the recipe's extra_train files (e.g. the authored corpus as replay).
+    extra_train_fraction: float = 1.0
+    # "dev": keep the best checkpoints on dev (and maybe their average); "last": train for the
+    # fixed steps and keep the last weights, measured on dev once (fast adaptation).
+    selection: str = "dev"
     # Start from a fine-tuned flagger model directory instead of the base encoder (its heads too).
     init_model: str | None = None
 
@@ -96,6 +101,8 @@ class TrainingConfig:
             (0 < self.dev_fraction < 1, "dev_fraction must be in (0, 1)"),
             (self.extra_train_weight >= 1, "extra_train_weight must be at least 1"),
             (0 < self.base_train_fraction <= 1, "base_train_fraction must be in (0, 1]"),
+            (0 < self.extra_train_fraction <= 1, "extra_train_fraction must be in (0, 1]"),
+            (self.selection in {"dev", "last"}, "selection must be 'dev' or 'last'"),
         ]
         for ok, message in checks:
             if not ok:

@@ -27,7 +27,7 @@ from flagger.errors import InputFileError
 from flagger.labels import CATEGORIES, VECTORS
 from flagger.metrics import rounded
 from flagger.model import Flagger
-from flagger.model_dir import ModelInfo, sha256_file
+from flagger.model_dir import ModelInfo, read_info, sha256_file
 from flagger.network import HeadLogits, MultiTaskClassifier, load_network
 from flagger.normalize import normalize
 from flagger.thresholds import DEFAULT, OperatingPoint
@@ -226,7 +226,15 @@ def train(
     extras = [*weighted, *training_files(extra_train)]
     for extra in extras:
         rows = load_examples(extra, text_field=text_field)
-        train_set = [*train_set, *rows * (config.extra_train_weight if extra in weighted else 1)]
+        if extra in weighted:
+            if config.extra_train_fraction < 1:
+                rows = [
+                    e
+                    for e in rows
+                    if hash_split(f"replay:{e.id}", config.extra_train_fraction) == "dev"
+                ]
+            rows = rows * config.extra_train_weight
+        train_set = [*train_set, *rows]
     torch.manual_seed(config.init_seed)
     if config.init_model:
         # Continue from a fine-tuned model: its encoder and heads, its tokenizer.
@@ -243,7 +251,14 @@ def train(
     encoded = _encode(tokenizer, train_set, config.max_length, config.normalize)
     logger.info("training on %d examples, selecting on %d", len(train_set), len(dev_set))
 
+    # A model continued from another keeps how that one treats long messages and uncertainty.
+    inherited = (
+        read_info(Path(config.init_model)).model_dump(include={"length", "uncertainty_band"})
+        if config.init_model
+        else {}
+    )
     info = ModelInfo(
+        **inherited,
         name=name,
         version=version,
         base_model=(
@@ -271,7 +286,11 @@ def train(
     scheduler = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
         optimizer, int(config.warmup_ratio * total_steps), total_steps
     )
-    eval_every = max(1, steps_per_epoch // config.evals_per_epoch)
+    eval_every = (
+        total_steps
+        if config.selection == "last"
+        else max(1, steps_per_epoch // config.evals_per_epoch)
+    )
 
     loss_of = _MultiTaskLoss(encoded, config)
 
@@ -279,7 +298,8 @@ def train(
     lengths = [len(ids) for ids in encoded.ids]
     pad_id = tokenizer.pad_token_id or 0
     history: list[dict[str, Any]] = []
-    best: list[tuple[float, int, State]] = []  # (selection, step, weights), best first
+    best: list[tuple[float, int, State, dict[str, Any]]] = []  # (selection, step, weights,
+    # report), best first
     stale, step = 0, 0
     bar = tqdm(total=total_steps, desc="training", unit="step", disable=not progress)
     while step < total_steps and stale < config.patience:
@@ -305,17 +325,19 @@ def train(
                     step,
                     {k: round(v, 4) for k, v in report.items() if isinstance(v, float)},
                 )
-                bar.write(
-                    f"step {step}: dev task A {report['task_a_macro_f1']:.4f} "
-                    f"B {report.get('task_b_macro_f1', float('nan')):.4f} "
-                    f"C {report.get('task_c_macro_f1', float('nan')):.4f}"
-                )
+                if progress:  # else the log has it; stdout may be someone's JSON
+                    bar.write(
+                        f"step {step}: dev task A {report['task_a_macro_f1']:.4f} "
+                        f"B {report.get('task_b_macro_f1', float('nan')):.4f} "
+                        f"C {report.get('task_c_macro_f1', float('nan')):.4f}"
+                    )
                 stale = 0 if not best or report["selection"] > best[0][0] else stale + 1
                 best.append(
                     (
                         report["selection"],
                         step,
                         {k: v.detach().clone() for k, v in network.state_dict().items()},
+                        report,
                     )
                 )
                 best = sorted(best, key=lambda item: -item[0])[: config.average_top_k]
@@ -324,14 +346,14 @@ def train(
     bar.close()
 
     network.load_state_dict(best[0][2])
-    final = evaluator()
+    final = best[0][3]  # measured on exactly these weights
     chosen = f"checkpoint at step {best[0][1]}"
     if len(best) > 1:
-        network.load_state_dict(average_states([state for _, _, state in best]))
+        network.load_state_dict(average_states([state for _, _, state, _ in best]))
         averaged = evaluator()
         if averaged["selection"] > final["selection"]:
             final = averaged
-            chosen = f"average of checkpoints at steps {sorted(s for _, s, _ in best)}"
+            chosen = f"average of checkpoints at steps {sorted(s for _, s, _, _ in best)}"
         else:
             network.load_state_dict(best[0][2])
 
