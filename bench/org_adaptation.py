@@ -20,7 +20,7 @@ With ``--json`` one object is printed: ``{"org", "pool_size", "test_size", "base
 "trained_on", "macro_f1", "recall", "fpr", "ece", "edos_dev_task_a", "seconds", ...}]}``.
 ``edos_dev_task_a`` is Task A at the best threshold on EDOS dev (threshold-free), the guard
 against forgetting; ``seconds`` is the whole adaptation (training, calibration, export, frozen-set
-evaluation).
+evaluation). ``--summarise REPORT.json`` prints a saved report as the README's table.
 """
 
 from __future__ import annotations
@@ -180,7 +180,44 @@ def plot(report: dict[str, Any], path: Path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def summary(report: dict[str, Any]) -> str:
+    """A markdown table of a report: per size and picker, the mean and range over seeds."""
+    base = report["baseline"]
+    lines = [
+        "| labels (+ audit) | picker | macro-F1 | recall | FPR | ECE | EDOS dev Task A | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| 0 | shipped model | {base['macro_f1']:.3f} | {base['recall']:.3f} | "
+        f"{base['fpr']:.3f} | {base['ece']:.3f} | {base['edos_dev_task_a']:.3f} | |",
+    ]
+    sizes = sorted({r["labels"] for r in report["runs"]})
+    pickers = sorted({r["picker"] for r in report["runs"]})
+    for labels in sizes:
+        for picker in pickers:
+            runs = [r for r in report["runs"] if r["labels"] == labels and r["picker"] == picker]
+            if not runs:
+                continue
+
+            def cell(key: str, runs: list[dict[str, Any]] = runs) -> str:
+                values = [float(r[key]) for r in runs]
+                spread = f" ({min(values):.3f}-{max(values):.3f})" if len(values) > 1 else ""
+                return f"{statistics.mean(values):.3f}{spread}"
+
+            audit = runs[0].get("audit_labels", 0)
+            seconds = [float(r["seconds"]) for r in runs]
+            lines.append(
+                f"| {labels} (+{audit}) | {picker} | {cell('macro_f1')} | {cell('recall')} | "
+                f"{cell('fpr')} | {cell('ece')} | {cell('edos_dev_task_a')} | "
+                f"{statistics.mean(seconds):.0f} (max {max(seconds):.0f}) |"
+            )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv[:1] == ["--summarise"]:  # a saved --json report as a markdown table
+        print(summary(json.loads(Path(argv[1]).read_text(encoding="utf-8").splitlines()[-1])))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--org", type=Path, required=True, help="id,text,label_sexist file")
     parser.add_argument(

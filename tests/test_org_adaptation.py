@@ -230,6 +230,8 @@ def test_bench_end_to_end_contract(tmp_path: Path, tiny_model: Path, edos_csv: P
     keys = {"trained_on", "macro_f1", "recall", "fpr", "ece", "edos_dev_task_a", "seconds"}
     assert all(keys <= set(run) for run in report["runs"])
     assert (tmp_path / "curve.png").stat().st_size > 1000
+    table = bench.summary(report)
+    assert "| 8 (+2) | queue |" in table and "| 0 | shipped model |" in table
 
 
 def test_retrain_fast_from_the_command_line(
