@@ -213,13 +213,11 @@ def summary(report: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    if argv is None:
-        argv = sys.argv[1:]
-    if argv[:1] == ["--summarise"]:  # a saved --json report as a markdown table
-        print(summary(json.loads(Path(argv[1]).read_text(encoding="utf-8").splitlines()[-1])))
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--org", type=Path, required=True, help="id,text,label_sexist file")
+    parser.add_argument("--org", type=Path, help="id,text,label_sexist file")
+    parser.add_argument(
+        "--summarise", type=Path, help="print a saved --json report as a markdown table, and stop"
+    )
     parser.add_argument(
         "--base-data",
         type=Path,
@@ -245,6 +243,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--plot", type=Path, default=None, help="PNG of the curve")
     args = parser.parse_args(argv)
+    if args.summarise:
+        try:
+            saved = json.loads(args.summarise.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            parser.error(f"{args.summarise}: not a readable --json report ({exc})")
+        print(summary(saved))
+        return
+    if args.org is None:
+        parser.error("--org is required (or --summarise REPORT)")
 
     pool, test = halves(args.org)
     dev = [e for e in select_split(load_examples(args.base_data), "dev") if e.sexist is not None]

@@ -845,10 +845,6 @@ def retrain(
     from flagger.training.retrain import RETRAIN_EPOCHS
     from flagger.training.retrain import retrain as run_retrain
 
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     recipe = None
     if config:
         recipe = TrainingConfig.from_file(config, num_threads=threads)
@@ -864,6 +860,7 @@ def retrain(
         init_model=start_from,
         replay=replay or (),
         seed=seed,
+        num_threads=threads,
         suite=suite,
         org_weight=org_weight,
         version=version,

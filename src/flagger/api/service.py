@@ -10,10 +10,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from flagger.api.audit import AuditLog
 from flagger.api.auth import KeyRing, Principal
@@ -26,7 +26,8 @@ from flagger.model import Flagger
 from flagger.results import ScoreResult
 from flagger.store import LabelStore
 
-# Declares bearer keys in the OpenAPI schema; the check itself is ``requires`` (one error body).
+# Reads ``Authorization: Bearer KEY`` and declares it in the OpenAPI schema; ``requires`` answers
+# a missing or unknown key itself, so that the error has the route family's body.
 bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer KEY")
 
 
@@ -80,14 +81,16 @@ State = Annotated[ServiceState, Depends(_state)]
 def requires(role: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting callers whose key has ``role`` (or a higher one)."""
 
-    async def check(request: Request, _: Annotated[Any, Depends(bearer)]) -> Principal:
+    async def check(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
         state = await _state(request)
         if state.settings.insecure_no_auth:
             principal = Principal("anonymous", "admin")
         else:
-            header = request.headers.get("authorization", "")
-            scheme, _, key = header.partition(" ")
-            found = state.keys.identify(key.strip()) if scheme.lower() == "bearer" else None
+            key = credentials.credentials.strip() if credentials is not None else None
+            found = state.keys.identify(key) if key else None
             if found is None:
                 raise ApiError(
                     401,

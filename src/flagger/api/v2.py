@@ -65,6 +65,7 @@ def request_body_schema() -> dict[str, Any]:
 
 def add_open_inference_routes(app: FastAPI, state: ServiceState) -> None:
     """Add the ``/v2`` routes to ``app``."""
+    server_version = _server_version()
 
     def served(name: str, version: str | None = None) -> Flagger:
         model = state.model()
@@ -169,7 +170,7 @@ def add_open_inference_routes(app: FastAPI, state: ServiceState) -> None:
         """Server name, version and protocol extensions."""
         return {
             "name": "flagger",
-            "version": _server_version(),
+            "version": server_version,
             "extensions": ["binary_tensor_data"],
         }
 

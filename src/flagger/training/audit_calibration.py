@@ -33,6 +33,17 @@ from flagger.training.card import render_card
 logger = logging.getLogger(__name__)
 
 
+def class_counts(examples: Sequence[Example]) -> tuple[int, int]:
+    """Labelled sexist and not-sexist messages among ``examples``."""
+    sexist = sum(e.sexist == 1 for e in examples)
+    return sexist, sum(e.sexist == 0 for e in examples)
+
+
+def can_calibrate(audit: Sequence[Example]) -> bool:
+    """Whether the audit picks are enough to calibrate on (and so are kept out of training)."""
+    return min(class_counts(audit)) >= MIN_PER_CLASS
+
+
 def calibrate_on_audit(
     directory: str | Path, audit: Sequence[Example], num_threads: int | None = None
 ) -> dict[str, Any]:
@@ -45,14 +56,14 @@ def calibrate_on_audit(
     flagger = Flagger.load(path, backend="torch", num_threads=num_threads)
     labelled = [e for e in audit if e.sexist is not None]
     gold = np.array([e.sexist for e in labelled], dtype=int)
-    sexist, not_sexist = int(gold.sum()), int(gold.size - gold.sum())
+    sexist, not_sexist = class_counts(labelled)
     record: dict[str, Any] = {
         "audit_labels": len(labelled),
         "audit_sexist": sexist,
         "minimum_per_class": MIN_PER_CLASS,
     }
     info = flagger.info
-    if min(sexist, not_sexist) < MIN_PER_CLASS:
+    if not can_calibrate(labelled):
         record["source"] = "base data dev split"
         record["why"] = (
             f"the random audit sample has {sexist} sexist and {not_sexist} not sexist labels; "

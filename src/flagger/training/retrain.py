@@ -33,8 +33,7 @@ from flagger.errors import ConfigError
 from flagger.model_dir import read_info
 from flagger.registry import Registry, Version
 from flagger.store import LabelStore
-from flagger.training.audit_calibration import calibrate_on_audit
-from flagger.training.calibrate import MIN_PER_CLASS
+from flagger.training.audit_calibration import calibrate_on_audit, can_calibrate
 from flagger.training.candidate import (
     EDOS_COLUMNS,
     edos_row,
@@ -130,6 +129,7 @@ def retrain(
     init_model: str | Path | None = None,
     replay: Sequence[str | Path] = (),
     seed: int = 13,
+    num_threads: int | None = None,
     export: bool = True,
     suite: str | Path | None = None,
     name: str = "flagger-edos",
@@ -155,16 +155,15 @@ def retrain(
         logger.warning("%d cases where reviewers disagree were left out", len(disagreements))
     if fast:
         start_from = init_model if init_model is not None else registry.promoted_path()
-        config = fast_config(start_from, replay, seed=seed)
+        config = fast_config(start_from, replay, seed=seed, num_threads=num_threads)
         org_weight = org_weight or FAST_ORG_WEIGHT
     else:
         config = config or TrainingConfig(epochs=RETRAIN_EPOCHS)
         org_weight = org_weight or 2
     if quick:
         config = dataclasses.replace(config, max_steps=QUICK_STEPS, evals_per_epoch=1)
-    calibrating = min(sum(e.sexist == 1 for e in audit), sum(e.sexist == 0 for e in audit))
     # Audit picks that will calibrate the candidate are not trained on (an out-of-sample fit).
-    training = [e for e in org if e.id not in audit_ids] if calibrating >= MIN_PER_CLASS else org
+    training = [e for e in org if e.id not in audit_ids] if can_calibrate(audit) else org
     version = version or next_version(registry, name)
     work = registry.root / "candidates" / f"{name}-{version}"
     shutil.rmtree(work, ignore_errors=True)
