@@ -14,12 +14,15 @@ from types import ModuleType
 import pytest
 from sqlalchemy import create_engine, text
 
+from flagger.errors import ConfigError
 from flagger.generalisation import POOL, TEST, org_half
 from flagger.label_files import export_labels, import_labels
 from flagger.model_dir import read_info
 from flagger.registry import Registry
 from flagger.review_queue import pick_for_review
 from flagger.store import AUDIT, Feedback, LabelStore
+from flagger.training.candidate import held_back
+from flagger.training.config import TrainingConfig
 from flagger.training.retrain import retrain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,11 +153,13 @@ def test_fast_adaptation_end_to_end(
     info = read_info(directory)
     assert info.training["init_model"] == str(tiny_model) and info.training["selection"] == "last"
     assert info.length == read_info(tiny_model).length  # how long messages are judged is kept
+    assert "averaged with the starting model (weight 0.5)" in info.metrics["selected"]
     assert info.data["calibrated_on"] == calibrated
     card = (directory / "README.md").read_text(encoding="utf-8")
     if audit == 60:
         assert calibrated["source"] == "organisation random audit sample"
-        assert 0 < calibrated["audit_labels"] <= audit  # less the frozen slice
+        assert calibrated["audit_labels"] == audit  # audit picks are never held back
+        assert result.held_back > 0
         assert result.trained_on == usable - calibrated["audit_labels"]
         assert info.calibration.report["messages"] == calibrated["audit_labels"]
         assert "random audit sample" in card
@@ -162,6 +167,20 @@ def test_fast_adaptation_end_to_end(
         assert calibrated["source"] == "base data dev split" and "at least 10" in calibrated["why"]
         assert result.trained_on == usable  # too few to calibrate on: they are trained on
         assert "The base calibration was kept" in card
+
+
+def test_frozen_slice_is_independent_of_the_bench_halves() -> None:
+    ids = [f"case-{i}" for i in range(4000)]
+    pool = [i for i in ids if org_half(i) == POOL]
+    share = sum(held_back(i, 0.2) for i in pool) / len(pool)
+    assert 0.17 < share < 0.23  # 20% of the pool half, not the 40% an unsalted hash gives
+
+
+def test_init_weight_needs_a_model_to_continue_from() -> None:
+    with pytest.raises(ConfigError, match="init_weight needs init_model"):
+        TrainingConfig(init_weight=0.5, selection="last")
+    with pytest.raises(ConfigError, match="init_weight must be in"):
+        TrainingConfig(init_weight=1.0, init_model="m", selection="last")
 
 
 def load_bench() -> ModuleType:

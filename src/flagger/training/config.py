@@ -72,6 +72,9 @@ class TrainingConfig:
     selection: str = "dev"
     # Start from a fine-tuned flagger model directory instead of the base encoder (its heads too).
     init_model: str | None = None
+    # Share of init_model's weights averaged back into the last weights (WiSE-FT): the adapted
+    # model keeps what it learnt while forgetting less of the model it started from; 0 = none.
+    init_weight: float = 0.0
 
     def __post_init__(self) -> None:
         checks = [
@@ -103,6 +106,11 @@ class TrainingConfig:
             (0 < self.base_train_fraction <= 1, "base_train_fraction must be in (0, 1]"),
             (0 < self.extra_train_fraction <= 1, "extra_train_fraction must be in (0, 1]"),
             (self.selection in {"dev", "last"}, "selection must be 'dev' or 'last'"),
+            (0 <= self.init_weight < 1, "init_weight must be in [0, 1)"),
+            (
+                self.init_weight == 0 or (self.init_model is not None and self.selection == "last"),
+                "init_weight needs init_model and selection 'last'",
+            ),
         ]
         for ok, message in checks:
             if not ok:

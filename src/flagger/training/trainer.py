@@ -247,6 +247,11 @@ def train(
         # and dropout stay averageable (see soup.py).
         network = MultiTaskClassifier.from_encoder(base, head_dropout=config.head_dropout)
     tokenizer = AutoTokenizer.from_pretrained(base)
+    start_state = (
+        {k: v.detach().clone() for k, v in network.state_dict().items()}
+        if config.init_weight
+        else None
+    )
     torch.manual_seed(config.seed)
     encoded = _encode(tokenizer, train_set, config.max_length, config.normalize)
     logger.info("training on %d examples, selecting on %d", len(train_set), len(dev_set))
@@ -317,6 +322,13 @@ def train(
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.3f}")
             if step % eval_every == 0 or step == total_steps:
+                if start_state is not None and step == total_steps:  # WiSE-FT, then measured
+                    trained = {k: v.detach().clone() for k, v in network.state_dict().items()}
+                    network.load_state_dict(
+                        average_states(
+                            [trained, start_state], [1 - config.init_weight, config.init_weight]
+                        )
+                    )
                 report = evaluator()
                 report["step"] = step
                 history.append(report)
@@ -348,6 +360,8 @@ def train(
     network.load_state_dict(best[0][2])
     final = best[0][3]  # measured on exactly these weights
     chosen = f"checkpoint at step {best[0][1]}"
+    if start_state is not None:
+        chosen += f", averaged with the starting model (weight {config.init_weight})"
     if len(best) > 1:
         network.load_state_dict(average_states([state for _, _, state, _ in best]))
         averaged = evaluator()
