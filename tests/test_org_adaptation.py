@@ -241,12 +241,14 @@ def test_bench_end_to_end_contract(tmp_path: Path, tiny_model: Path, edos_csv: P
         )
     report = json.loads(printed.getvalue())
     assert set(report) >= {"org", "pool_size", "test_size", "baseline", "runs"}
-    assert set(report["baseline"]) == {"macro_f1", "recall", "fpr", "ece", "edos_dev_task_a"}
+    contract = {"macro_f1", "recall", "fpr", "ece", "edos_dev_task_a"}
+    assert set(report["baseline"]) == contract | {"ece_floor", "macro_f1_best_threshold"}
+    assert 0 <= report["baseline"]["ece_floor"] <= 1
     assert [(r["picker"], r["labels"], r["seed"]) for r in report["runs"]] == [
         ("random", 8, 0),
         ("queue", 8, 0),
     ]
-    keys = {"trained_on", "macro_f1", "recall", "fpr", "ece", "edos_dev_task_a", "seconds"}
+    keys = {"trained_on", *contract, "seconds"}
     assert all(keys <= set(run) for run in report["runs"])
     assert (tmp_path / "curve.png").stat().st_size > 1000
     table = bench.summary(report)
