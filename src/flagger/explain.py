@@ -19,7 +19,9 @@ The search works on any backend that can score texts (it only calls a ``score_fn
 3. **Widen** the chosen words into the phrases around them (``phrase_words`` in all, within a
    clause, never taking in a target, function words at the edges dropped): people read and
    defend phrases ("too emotional to make decisions"), not scattered words, and measured against
-   people's rationales (``training/rationales/``) the phrases agree with them better.
+   people's rationales (``training/rationales/``) the phrases agree with them better. Where the
+   evidence is not complete, it is widened further (``incomplete_phrase_words``) when deleting
+   the wider phrases lowers the score at least as much.
 4. **Report** the evidence as contiguous spans, each with its own weight (the drop when it alone
    is deleted), and ``score_without_spans``: the message scored with all of it deleted, so the
    counterfactual is always that of what is shown.
@@ -77,17 +79,23 @@ class SpanSearch:
 
     max_units: int = 24  # occlusions per round; longer messages are cut into phrases
     refine: int = 2  # phrases whose words are then occluded one by one
-    max_words: int = 4  # words a round may add to the set
-    rounds: int = 2  # rounds of occlusion and growth for messages still above the target
+    max_words: int = 6  # words a round may add to the set
+    rounds: int = 3  # rounds of occlusion and growth for messages still above the target
     margin: float = 0.0  # aim below threshold - margin, so the counterfactual is clearly unflagged
     avoid_targets: bool = True  # never offer neutral target mentions as evidence
     replacement: str = ""  # what stands in for an occluded word while searching ("": delete it)
     phrase_words: int = 6  # widen the words found into phrases of up to this many words in all
+    # ... and up to this many where no set within the budget gets below the target: the model's
+    # reasons are spread over more of the message, so more of it is shown
+    incomplete_phrase_words: int = 8
 
     def before_targets(self) -> SpanSearch:
-        """The same budget searched as before targets existed (issue 16's baseline): any word,
-        targets included, may be evidence; words are deleted; no widening."""
-        return dataclasses.replace(self, avoid_targets=False, replacement="", phrase_words=0)
+        """The search as it was before targets existed (issue 16's baseline): any word, targets
+        included, may be evidence; words are deleted; no widening; its budget of 4 words a round
+        and 2 rounds."""
+        return dataclasses.replace(
+            self, avoid_targets=False, replacement="", phrase_words=0, max_words=4, rounds=2
+        )
 
 
 @dataclass(frozen=True)
@@ -429,16 +437,19 @@ def _report(
         if wide[i] != core[i] and core[i]:
             requests.add(i, _CORE, remove_spans(m.text, merge_tokens(m.tokens, core[i])))
     found_scores: dict[tuple[int, int], float] = {(i, k): v for i, k, v in requests.run()}
-    chosen: dict[int, list[Range]] = {}
-    without: dict[int, float] = {}
-    for i, m in enumerate(messages):
+    picks: dict[int, tuple[list[int], float]] = {}
+    for i in range(len(messages)):
         if not wide[i]:
             continue
         picked, score = wide[i], found_scores[i, _WHOLE]
         core_score = found_scores.get((i, _CORE))
         if core_score is not None and core_score < threshold <= score:
             picked, score = core[i], core_score
-        chosen[i], without[i] = merge_tokens(m.tokens, picked), score
+        picks[i] = picked, score
+    if widen and search.incomplete_phrase_words > search.phrase_words:
+        picks = _widen_incomplete(messages, picks, score_fn, threshold, search)
+    chosen = {i: merge_tokens(messages[i].tokens, picked) for i, (picked, _) in picks.items()}
+    without = {i: score for i, (_, score) in picks.items()}
     requests = _Requests(score_fn)
     for i, spans in chosen.items():
         m = messages[i]
@@ -475,6 +486,32 @@ def _report(
             )
         )
     return results
+
+
+def _widen_incomplete(
+    messages: Sequence[_Message],
+    picks: dict[int, tuple[list[int], float]],
+    score_fn: ScoreFn,
+    threshold: float,
+    search: SpanSearch,
+) -> dict[int, tuple[list[int], float]]:
+    """Where the evidence does not take the score below the target, widen it further
+    (``search.incomplete_phrase_words``), keeping the wider phrases unless they lower it less."""
+    requests = _Requests(score_fn)
+    wider: dict[int, list[int]] = {}
+    for i, (picked, score) in picks.items():
+        if score < threshold:
+            continue
+        m = messages[i]
+        widened = _widen(m, picked, max(search.incomplete_phrase_words, len(picked)))
+        if len(widened) > len(picked):
+            wider[i] = widened
+            requests.add(i, _WHOLE, remove_spans(m.text, merge_tokens(m.tokens, widened)))
+    result = dict(picks)
+    for i, _, value in requests.run():
+        if value <= picks[i][1] + _EPSILON:
+            result[i] = wider[i], value
+    return result
 
 
 def _shift(span: Range, message: _Message) -> Range:
