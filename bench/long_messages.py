@@ -1,12 +1,13 @@
 """Long messages: false flags on benign ones, recall on ones with one sexist post, by length.
 
 ``before`` is 1.3.0's decision (overlapping token windows, the most severe one calibrated as if it
-were a post); ``after`` is the length-aware one (paragraphs and sentences packed into parts, the
-most severe part's logit lowered by the fitted length penalty; ``flagger.length``).
+were a post); ``after`` is the length-aware one (paragraphs and sentences packed into parts; the
+most severe part's logit blended by the fitted context weight with its reading among the text
+around it; ``flagger.length``).
 
 Three sets, each split in halves (EDOS dev by a hash of the post id, the authored long messages
-of ``training/long_messages/`` by a hash of theirs); the length rule's penalty is fitted on one
-half and reported on the other, then the other way round (cross-fitted, never in-sample):
+of ``training/long_messages/`` by a hash of theirs); the rule is fitted on one half and reported
+on the other, then the other way round (cross-fitted, never in-sample):
 
 - **benign**: the authored long messages (minutes, status reports, rotas, technical threads,
   handovers, policy and newsletters; 150-1,500 words);
@@ -15,9 +16,16 @@ half and reported on the other, then the other way round (cross-fitted, never in
 - **k-part**: k not-sexist EDOS dev posts joined by blank lines, k = 1, 2, 4, 8, 16 (hard: EDOS
   negatives are often about women and often rude).
 
-The penalty is chosen on the fitting half as the one with the fewest benign flags at ``default``
-among those that keep mixed recall at least ``--keep`` (0.9) of single-post recall. Each message
-is scored once; penalties are applied to the stored logits, so every figure comes from one run.
+The context weight and the context read (tokens each side) are chosen together on the fitting
+half: the fewest benign flags at ``default`` among the rules that keep mixed recall at least
+``--keep`` (1.0) of single-post recall, then the fewest benign flags at ``review`` (one or two
+benign flags at ``default`` in a hundred messages tie too often to choose by), then the highest
+mixed recall, then the smallest adjustment. The target is 0.9 of single-post recall, but rules
+fitted to keep 0.9 sat at that edge on the fitting half and kept 0.79 on the other, so a rule
+is fitted to keep all of it. The length penalty is only tabled, not fitted: it lowers every
+long message alike and costs mixed recall before it saves a benign flag. Each message is
+scored once (its most severe part alone and among the text around it, for each context size);
+rules are applied to the stored logits, so every figure comes from one run.
 
     .venv/bin/python bench/long_messages.py --data ../shared/data/edos/edos_train_dev.csv
     .venv/bin/python bench/long_messages.py --data ... --record   # fit on all, store in the model
@@ -44,7 +52,11 @@ from flagger.training.card import render_card
 
 HERE = Path(__file__).resolve().parent
 AUTHORED = HERE.parent / "training" / "long_messages"
-PENALTIES = tuple(round(float(p), 2) for p in np.arange(0.0, 2.01, 0.05))
+# The length penalty lowers every long message alike and costs mixed recall before it saves a
+# benign flag (the trade-off table shows it), so rules are fitted without it; it is still tabled.
+FITTED_PENALTIES = (0.0,)
+WEIGHTS = tuple(round(float(w), 2) for w in np.arange(0.0, 1.01, 0.05))
+SIDES: tuple[int | None, ...] = (8, 16, 32, None)  # context tokens each side; None: a window
 REFERENCE_TOKENS = 96
 KS = (1, 2, 4, 8, 16)
 BUCKETS = ((0, 300), (300, 600), (600, 1000), (1000, 10_000))  # words
@@ -54,22 +66,46 @@ def _half(key: str) -> int:
     return int(hashlib.sha256(f"long:{key}".encode()).hexdigest(), 16) % 2
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A length rule's numbers: the share of the logit read in context, the context read on each
+    side (tokens; ``None``: as much as fits in one window), and the penalty."""
+
+    context_weight: float = 0.0
+    penalty: float = 0.0
+    context_tokens: int | None = None
+
+    def length_rule(self) -> LengthRule:
+        return LengthRule(
+            penalty=self.penalty,
+            reference_tokens=REFERENCE_TOKENS,
+            split="paragraphs",
+            context_weight=self.context_weight,
+            context_tokens=self.context_tokens if self.context_weight else None,
+        )
+
+
+NONE = Rule()
+
+
 @dataclass
 class Scored:
-    """Raw most-severe-part logits and token counts of one set of messages."""
+    """Raw most-severe-part logits (alone and among neighbours) and token counts of a set."""
 
     logits: np.ndarray
+    context: np.ndarray
     tokens: np.ndarray
     words: np.ndarray
 
-    def scores(self, flagger: Flagger, penalty: float) -> np.ndarray:
-        rule = LengthRule(penalty=penalty, reference_tokens=REFERENCE_TOKENS)
-        return flagger.info.calibration.probability(rule.adjust(self.logits, self.tokens))
+    def scores(self, flagger: Flagger, rule: Rule) -> np.ndarray:
+        adjusted = rule.length_rule().adjust(self.logits, self.tokens, self.context)
+        return flagger.info.calibration.probability(adjusted)
 
 
 def _score(flagger: Flagger, texts: Sequence[str]) -> Scored:
     probs = flagger.probabilities(texts)
-    return Scored(probs.sexist_logit, probs.tokens, np.array([len(t.split()) for t in texts]))
+    words = np.array([len(t.split()) for t in texts])
+    return Scored(probs.sexist_logit, probs.context_logit, probs.tokens, words)
 
 
 def _insert(message: str, post: str, rng: random.Random) -> str:
@@ -119,30 +155,52 @@ def _build(
     return Texts(authored, mixed, posts, kpart)
 
 
-def _rates(flagger: Flagger, half: Half, penalty: float, threshold: float) -> dict[str, float]:
-    single = half.single.scores(flagger, 0.0) >= threshold
-    mixed = half.mixed.scores(flagger, penalty) >= threshold
+def _rates(flagger: Flagger, half: Half, rule: Rule, threshold: float) -> dict[str, float]:
+    single = half.single.scores(flagger, NONE) >= threshold
+    mixed = half.mixed.scores(flagger, rule) >= threshold
     return {
-        "benign_flag_rate": float((half.benign.scores(flagger, penalty) >= threshold).mean()),
+        "benign_flag_rate": float((half.benign.scores(flagger, rule) >= threshold).mean()),
         "mixed_recall": float(mixed.mean()),
         "single_recall": float(single.mean()),
         "mixed_recall_ratio": float(mixed.mean() / single.mean()) if single.any() else 0.0,
     }
 
 
-def choose_penalty(flagger: Flagger, half: Half, threshold: float, keep: float) -> float:
-    """Fewest benign flags among penalties keeping mixed recall >= ``keep`` x single recall."""
-    rows = [(p, _rates(flagger, half, p, threshold)) for p in PENALTIES]
-    allowed = [(r["benign_flag_rate"], p) for p, r in rows if r["mixed_recall_ratio"] >= keep]
-    return min(allowed)[1] if allowed else 0.0
+Sides = dict[int | None, Half]  # one half of the data, scored with each context size
 
 
-def _report(flagger: Flagger, halves: dict[str, Half], penalty: float) -> dict[str, object]:
+def choose_rule(flagger: Flagger, sides: Sides, threshold: float, keep: float) -> Rule:
+    """Fewest benign flags among rules keeping mixed recall >= ``keep`` x single recall; then the
+    fewest benign flags at ``review`` (a few benign flags at ``default`` in a hundred messages
+    tie too often to choose by); then the highest mixed recall; then the smallest rule."""
+    review = flagger.resolve_threshold("review").value
+    allowed = []
+    for side, half in sides.items():
+        for weight in WEIGHTS if side is not None else (0.0, *WEIGHTS):
+            for penalty in FITTED_PENALTIES:
+                rule = Rule(weight, penalty, side)
+                r = _rates(flagger, half, rule, threshold)
+                if r["mixed_recall_ratio"] >= keep:
+                    finer = float((half.benign.scores(flagger, rule) >= review).mean())
+                    size = side if side is not None else 10**6
+                    key = (
+                        r["benign_flag_rate"],
+                        finer,
+                        -r["mixed_recall_ratio"],
+                        weight,
+                        penalty,
+                        size,
+                    )
+                    allowed.append((key, rule))
+    return min(allowed, key=lambda row: row[0])[1] if allowed else NONE
+
+
+def _report(flagger: Flagger, halves: dict[str, Half], rule: Rule) -> dict[str, object]:
     out: dict[str, object] = {}
     for name, point in flagger.info.operating_points.items():
         t = point.value
         row: dict[str, object] = {}
-        for label, p in (("before", 0.0), ("after", penalty)):
+        for label, p in (("before", NONE), ("after", rule)):
             half = halves[label]
             rates = _rates(flagger, half, p, t)
             benign = half.benign.scores(flagger, p) >= t
@@ -190,69 +248,103 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="EDOS train+dev CSV")
     parser.add_argument("--model", type=Path, default=None, help="model directory")
     parser.add_argument("--per-k", type=int, default=300, help="k-part messages per k and half")
-    parser.add_argument("--keep", type=float, default=0.9, help="mixed/single recall to keep")
+    parser.add_argument(
+        "--keep", type=float, default=1.0, help="mixed/single recall a fitted rule keeps"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--record", action="store_true", help="fit on all, store in the model")
     parser.add_argument("--json", type=Path, help="write the full report here")
     args = parser.parse_args()
     loaded = Flagger.load(args.model)
-    flagger = loaded.with_info(
-        loaded.info.model_copy(update={"length": LengthRule(split="paragraphs")})
-    )
+
+    def reading(side: int | None) -> Flagger:
+        """Scores with context read (weight 1), so each message's part alone and among its
+        neighbours are both at hand; rules are applied to the stored logits."""
+        rule = LengthRule(split="paragraphs", context_weight=1.0, context_tokens=side)
+        return loaded.with_info(loaded.info.model_copy(update={"length": rule}))
+
+    flagger = reading(None)
     windows = loaded.with_info(loaded.info.model_copy(update={"length": LengthRule()}))
     threshold = flagger.resolve_threshold(None).value
     dev, authored = _load(args)
     rng = random.Random(args.seed)
     if args.record:
-        half = _build(*_half_data(dev, authored, None), args.per_k, rng).scored(flagger)
-        penalty = choose_penalty(flagger, half, threshold, args.keep)
+        built = _build(*_half_data(dev, authored, None), args.per_k, rng)
+        rule = choose_rule(
+            flagger, {side: built.scored(reading(side)) for side in SIDES}, threshold, args.keep
+        )
         info = loaded.info.model_copy(
             update={
-                "length": LengthRule(
-                    penalty=penalty,
-                    reference_tokens=REFERENCE_TOKENS,
-                    split="paragraphs",
-                    fitted_on={
-                        "edos_dev": str(args.data),
-                        "authored_long_messages": len(authored),
-                        "rule": f"fewest benign flags at default keeping mixed recall >= "
-                        f"{args.keep} x single-post recall",
-                    },
+                "length": rule.length_rule().model_copy(
+                    update={
+                        "fitted_on": {
+                            "edos_dev": str(args.data),
+                            "authored_long_messages": len(authored),
+                            "rule": f"fewest benign flags at default keeping mixed recall >= "
+                            f"{args.keep} x single-post recall, then fewest at review, "
+                            "then the highest mixed recall",
+                        }
+                    }
                 )
             }
         )
         assert flagger.path is not None
         rewrite_info(flagger.path, info, render_card(info))
-        print(f"penalty {penalty} (reference {REFERENCE_TOKENS} tokens) -> {flagger.path}")
+        print(
+            f"context weight {rule.context_weight} ({rule.context_tokens} tokens each side), "
+            f"penalty {rule.penalty} "
+            f"(reference {REFERENCE_TOKENS} tokens) -> {flagger.path}"
+        )
         return
     folds = []
     texts = [_build(*_half_data(dev, authored, h), args.per_k, rng) for h in (0, 1)]
-    parts = [t.scored(flagger) for t in texts]
+    parts: list[Sides] = [{side: t.scored(reading(side)) for side in SIDES} for t in texts]
     before = [t.scored(windows) for t in texts]
     for fit in (0, 1):
-        penalty = choose_penalty(flagger, parts[fit], threshold, args.keep)
-        other = {"before": before[1 - fit], "after": parts[1 - fit]}
-        default = flagger.resolve_threshold(None).value
-        tradeoff = {
-            str(p): {
-                **_rates(flagger, parts[1 - fit], p, default),
+        rule = choose_rule(flagger, parts[fit], threshold, args.keep)
+        other = {"before": before[1 - fit], "after": parts[1 - fit][rule.context_tokens]}
+
+        def tradeoff_row(candidate: Rule, sides: Sides = parts[1 - fit]) -> dict[str, float]:
+            half = sides[candidate.context_tokens]
+            return {
+                **_rates(flagger, half, candidate, threshold),
                 "k16_flag_rate": float(
-                    (parts[1 - fit].kpart[16].scores(flagger, p) >= default).mean()
+                    (half.kpart[16].scores(flagger, candidate) >= threshold).mean()
                 ),
             }
-            for p in (0.0, 0.25, 0.5, 1.0)
-        }
+
         folds.append(
             {
                 "fitted_on_half": fit,
-                "penalty": penalty,
-                "tradeoff_at_default": tradeoff,
-                **_report(flagger, other, penalty),
+                "context_weight": rule.context_weight,
+                "context_tokens": rule.context_tokens,
+                "penalty": rule.penalty,
+                "tradeoff_context": {
+                    str(w): tradeoff_row(Rule(w, rule.penalty, rule.context_tokens))
+                    for w in (0.0, 0.25, 0.5, 0.75, 1.0)
+                },
+                "tradeoff_context_tokens": {
+                    str(side): tradeoff_row(Rule(rule.context_weight or 0.25, rule.penalty, side))
+                    for side in SIDES
+                },
+                "tradeoff_penalty": {
+                    str(p): tradeoff_row(Rule(rule.context_weight, p, rule.context_tokens))
+                    for p in (0.0, 0.25, 0.5, 1.0)
+                },
+                **_report(flagger, other, rule),
             }
         )
     long_texts = [r["text"] for r in authored]
+    parts_only = loaded.with_info(
+        loaded.info.model_copy(update={"length": LengthRule(split="paragraphs")})
+    )
     speed = {}
-    for label, model in (("before", windows), ("after", flagger), ("before_again", windows)):
+    for label, model in (
+        ("before", windows),
+        ("parts", parts_only),
+        ("after", reading(folds[0]["context_tokens"])),  # type: ignore[arg-type]
+        ("before_again", windows),
+    ):
         started = time.perf_counter()
         model.score(long_texts, explain=False)
         speed[label] = len(long_texts) / (time.perf_counter() - started)
@@ -272,7 +364,8 @@ def _print(report: dict) -> None:  # type: ignore[type-arg]
     print(f"{report['model']}; length rule reference {report['reference_tokens']} tokens")
     for fold in report["folds"]:
         print(
-            f"fitted on half {fold['fitted_on_half']}: penalty {fold['penalty']}; "
+            f"fitted on half {fold['fitted_on_half']}: context weight {fold['context_weight']} "
+            f"({fold['context_tokens']} tokens each side), penalty {fold['penalty']}; "
             "reported on the other"
         )
         for name in ("default", "review", "alert"):
@@ -286,15 +379,17 @@ def _print(report: dict) -> None:  # type: ignore[type-arg]
                     f"{r['mixed_recall']:.3f} / single {r['single_recall']:.3f} "
                     f"({r['mixed_recall_ratio']:.2f})  k-part {kpart}"
                 )
-        for p, r in fold["tradeoff_at_default"].items():
-            print(
-                f"  penalty {p:<5} benign {r['benign_flag_rate']:.3f}  mixed/single "
-                f"{r['mixed_recall_ratio']:.2f}  k=16 {r['k16_flag_rate']:.2f}"
-            )
+        for kind in ("context", "context_tokens", "penalty"):
+            for value, r in fold[f"tradeoff_{kind}"].items():
+                print(
+                    f"  {kind} {value:<5} benign {r['benign_flag_rate']:.3f}  mixed/single "
+                    f"{r['mixed_recall_ratio']:.2f}  k=16 {r['k16_flag_rate']:.2f}"
+                )
     speed = report["long_messages_per_second"]
     print(
-        f"long messages (mean {report['mean_words']:.0f} words), msg/s: before "
-        f"{speed['before']:.1f} / {speed['before_again']:.1f}, after {speed['after']:.1f}"
+        f"long messages (mean {report['mean_words']:.0f} words), msg/s: before (windows) "
+        f"{speed['before']:.1f} / {speed['before_again']:.1f}, parts without context "
+        f"{speed['parts']:.1f}, after (parts with context) {speed['after']:.1f}"
     )
 
 

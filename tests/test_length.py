@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from flagger import Flagger
-from flagger.encoding import MIN_PART_TOKENS, part_bounds
+from flagger.encoding import MIN_PART_TOKENS, Window, context_window, part_bounds
 from flagger.length import LengthRule
 
 
@@ -78,3 +78,59 @@ def test_results_carry_the_deciding_part(tiny_model: Path) -> None:
     # A model without the rule scores as before: overlapping windows, no length penalty.
     [old] = flagger.score([text], threshold=0.0, explain=False)
     assert old.windows >= result.windows
+
+
+def parts_of(*lengths: int) -> list[Window]:
+    """Parts of one text with token ids numbered through it, each in [CLS] (101) ... [SEP] (102)."""
+    parts, first = [], 1000
+    for length in lengths:
+        parts.append(Window(text_index=0, input_ids=[101, *range(first, first + length), 102]))
+        first += length
+    return parts
+
+
+def test_a_part_in_context_is_centred_on_it_and_fills_one_window() -> None:
+    parts = parts_of(20, 6, 20)
+    window = context_window(parts, 1, max_length=16)
+    assert window[0] == 101 and window[-1] == 102 and len(window) == 16
+    middle = parts[1].input_ids[1:-1]
+    inner = window[1:-1]
+    at = inner.index(middle[0])
+    assert inner[at : at + len(middle)] == middle
+    assert at == 4 and len(inner) - at - len(middle) == 4  # as much before as after
+    assert inner == list(range(middle[0] - 4, middle[-1] + 5))  # contiguous text
+
+
+def test_context_is_taken_from_one_side_when_the_other_has_none() -> None:
+    parts = parts_of(6, 20)
+    assert context_window(parts, 0, max_length=16)[1:-1] == list(range(1000, 1014))
+    assert context_window(parts, 1, max_length=64)[1:-1] == list(range(1000, 1026))
+    whole = parts_of(30)
+    assert context_window(whole, 0, max_length=16) == whole[0].input_ids  # no room: as it is
+
+
+def test_context_weight_needs_paragraph_parts() -> None:
+    with pytest.raises(ValueError, match="paragraphs"):
+        LengthRule(context_weight=0.5)
+    rule = LengthRule(split="paragraphs", context_weight=0.25)
+    adjusted = rule.adjust(np.array([2.0, 2.0]), np.array([10, 10]), np.array([-2.0, 2.0]))
+    assert adjusted == pytest.approx([1.0, 2.0])
+
+
+def test_the_deciding_part_is_read_with_its_neighbours(tiny_model: Path) -> None:
+    flagger = Flagger.load(tiny_model, num_threads=1)
+    info = flagger.info.model_copy(update={"length": LengthRule(split="paragraphs")})
+    alone = flagger.with_info(info)
+    text = "the rota is out today.\n\n" * 6 + "women are weak and stupid, all of them."
+    short = "women are weak"
+    plain = alone.probabilities([text, short])
+    assert plain.context_logit == pytest.approx(plain.sexist_logit)  # no context read
+    rule = LengthRule(split="paragraphs", context_weight=0.5)
+    read = flagger.with_info(info.model_copy(update={"length": rule})).probabilities([text, short])
+    assert read.sexist_logit == pytest.approx(plain.sexist_logit)
+    assert read.context_logit[0] != pytest.approx(read.sexist_logit[0])  # its neighbours count
+    assert read.context_logit[1] == pytest.approx(read.sexist_logit[1])  # one part: as before
+    assert read.sexist[1] == pytest.approx(plain.sexist[1])
+    blended = info.calibration.probability(0.5 * read.sexist_logit[0] + 0.5 * read.context_logit[0])
+    assert read.sexist[0] == pytest.approx(blended)
+    assert read.focus[0] == plain.focus[0]  # the deciding part is the same

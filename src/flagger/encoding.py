@@ -205,6 +205,28 @@ def encode_parts(tokenizer: Tokenizer, texts: Sequence[str], max_length: int) ->
     return _encode(tokenizer, texts, max_length, part_bounds)
 
 
+def context_window(
+    parts: Sequence[Window], index: int, max_length: int, side: int | None = None
+) -> list[int]:
+    """``parts[index]`` with up to ``side`` tokens of the text around it on each side (as much as
+    fits in one window when ``None``), centred on it; a side with less gives its room to the other.
+
+    ``parts`` are one text's parts in order (``encode_parts``: contiguous, not overlapping), each
+    with its special tokens; the result keeps the part's ``[CLS]`` and ``[SEP]``.
+    """
+    inner = [p.input_ids[1:-1] for p in parts]
+    part = inner[index]
+    before = [t for ids in inner[:index] for t in ids]
+    after = [t for ids in inner[index + 1 :] for t in ids]
+    room = max(0, max_length - 2 - len(part))
+    if side is not None:
+        room = min(room, 2 * side)
+    left = min(len(before), max(room // 2, room - len(after)))
+    right = min(len(after), room - left)
+    cls, sep = parts[index].input_ids[0], parts[index].input_ids[-1]
+    return [cls, *before[len(before) - left :], *part, *after[:right], sep]
+
+
 # Padding tokens a batch may gain from one more member before a new batch is cheaper: measured
 # on 2 CPU cores with the int8 model and its passes side by side (bench/batching.py), best for
 # both the API's batches of 16 and a scan's chunks of 2,048.

@@ -28,6 +28,7 @@ from flagger.backends import Backend, BackendName, TorchBackend, load_backend
 from flagger.encoding import (
     Window,
     as_tokenizer,
+    context_window,
     encode_parts,
     encode_windows,
     load_tokenizer,
@@ -59,6 +60,9 @@ class Probabilities:
     windows: np.ndarray  # (n,) number of parts (windows) per message
     focus: list[tuple[int, int]]  # character range of the most severe part
     tokens: np.ndarray  # (n,) tokens per message, which the length-aware verdict depends on
+    # (n,) raw logit of the most severe part read with its neighbours (``LengthRule``'s
+    # context); the part's own logit where the message is one part or the rule reads no context
+    context_logit: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -246,11 +250,13 @@ class Flagger:
         best = order[last]
         counts = np.bincount(owner, minlength=n)
         tokens = np.array([windows[b].text_tokens for b in best], dtype=np.int64)
-        adjusted = self.info.length.adjust(logit[best], tokens)
+        context = self._context_logits(windows, best, owner, logit[best])
+        adjusted = self.info.length.adjust(logit[best], tokens, context)
         return Probabilities(
             sexist=self.info.calibration.probability(adjusted),
             sexist_logit=logit[best],  # before calibration and the length rule
             tokens=tokens,
+            context_logit=context,
             category=category[best],
             vector=vector[best],
             windows=counts,
@@ -259,6 +265,30 @@ class Flagger:
                 for i, b in enumerate(best)
             ],
         )
+
+    def _context_logits(
+        self, windows: Sequence[Window], best: np.ndarray, owner: np.ndarray, own: np.ndarray
+    ) -> np.ndarray:
+        """Each message's most severe part read with its neighbours: one more pass per message
+        of several parts, only when the length rule uses it (else the parts' own logits)."""
+        context = np.array(own, dtype=float)
+        if not self.info.length.context_weight:
+            return context
+        by_text = np.argsort(owner, kind="stable")  # each text's parts together, in order
+        counts = np.bincount(owner, minlength=len(best))
+        firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        several = [i for i in range(len(best)) if counts[i] > 1]
+        inputs = []
+        for i in several:
+            rows = by_text[firsts[i] : firsts[i] + counts[i]]
+            index = int(np.flatnonzero(rows == best[i])[0])
+            side = self.info.length.context_tokens
+            inputs.append(
+                context_window([windows[r] for r in rows], index, self.info.max_length, side)
+            )
+        if inputs:
+            context[several] = self.run_passes(inputs).sexist_logit
+        return context
 
     def sexist_scores(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated sexist probabilities only (what explanations perturb and re-score)."""

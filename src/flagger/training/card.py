@@ -225,12 +225,23 @@ def _length_text(info: ModelInfo) -> str:
             "\nLong messages are cut into overlapping windows and take their most severe one's "
             "score.\n"
         )
+    context = ""
+    if rule.context_weight:
+        side = (
+            f"{rule.context_tokens} tokens each side"
+            if rule.context_tokens
+            else "as much as fits in one window"
+        )
+        context = (
+            f", {rule.context_weight} of its logit taken from the part read with the text around "
+            f"it ({side})"
+        )
     return (
         f"\nLong messages are cut into parts at paragraphs and sentences ({rule.split}) and take "
-        f"the most severe part's score, its logit lowered by {rule.penalty} x log(tokens / "
-        f"{rule.reference_tokens}) for messages longer than {rule.reference_tokens} tokens "
-        "(`bench/long_messages.py`: fitted on EDOS dev and the authored long messages of "
-        "`training/long_messages/`).\n"
+        f"the most severe part's score{context}, its logit lowered by {rule.penalty} x "
+        f"log(tokens / {rule.reference_tokens}) for messages longer than "
+        f"{rule.reference_tokens} tokens (`bench/long_messages.py`: fitted on EDOS dev and the "
+        "authored long messages of `training/long_messages/`).\n"
     )
 
 
