@@ -323,6 +323,7 @@ def main() -> None:
                     str(w): tradeoff_row(Rule(w, rule.penalty, rule.context_tokens))
                     for w in (0.0, 0.25, 0.5, 0.75, 1.0)
                 },
+                # at the fitted weight, or at 0.25 where the fitted rule reads no context
                 "tradeoff_context_tokens": {
                     str(side): tradeoff_row(Rule(rule.context_weight or 0.25, rule.penalty, side))
                     for side in SIDES

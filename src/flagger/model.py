@@ -278,11 +278,11 @@ class Flagger:
         counts = np.bincount(owner, minlength=len(best))
         firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         several = [i for i in range(len(best)) if counts[i] > 1]
+        side = self.info.length.context_tokens
         inputs = []
         for i in several:
             rows = by_text[firsts[i] : firsts[i] + counts[i]]
             index = int(np.flatnonzero(rows == best[i])[0])
-            side = self.info.length.context_tokens
             inputs.append(
                 context_window([windows[r] for r in rows], index, self.info.max_length, side)
             )
