@@ -163,6 +163,19 @@ def test_evidence_is_widened_into_a_phrase_within_its_clause() -> None:
     assert found.score_without_spans == pytest.approx(0.1)
 
 
+def test_incomplete_evidence_is_widened_further_when_that_lowers_the_score_as_much() -> None:
+    text = "Women, we all know how it really goes with decisions at work"
+    search = SpanSearch(phrase_words=2, incomplete_phrase_words=8)
+    [found] = find_spans(target_score, [text], [0.55], 0.5, search=search)
+    assert not found.complete
+    narrower = SpanSearch(phrase_words=2, incomplete_phrase_words=0)
+    [narrow] = find_spans(target_score, [text], [0.55], 0.5, search=narrower)
+    words = sum(len(s.text.split()) for s in found.spans)
+    assert words > sum(len(s.text.split()) for s in narrow.spans) and words <= 8
+    assert found.score_without_spans == pytest.approx(narrow.score_without_spans)
+    assert all("Women" not in s.text for s in found.spans)
+
+
 def test_a_message_of_target_words_only_has_them_as_evidence() -> None:
     found = explain("women", threshold=0.0)
     assert [s.text for s in found.spans] == ["women"] and found.targets == []

@@ -105,6 +105,9 @@ def test_context_is_taken_from_one_side_when_the_other_has_none() -> None:
     parts = parts_of(6, 20)
     assert context_window(parts, 0, max_length=16)[1:-1] == list(range(1000, 1014))
     assert context_window(parts, 1, max_length=64)[1:-1] == list(range(1000, 1026))
+    assert context_window(parts_of(20, 6, 20), 1, max_length=64, side=2)[1:-1] == list(
+        range(1018, 1028)
+    )  # two tokens each side of the six
     whole = parts_of(30)
     assert context_window(whole, 0, max_length=16) == whole[0].input_ids  # no room: as it is
 
