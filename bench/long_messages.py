@@ -52,9 +52,8 @@ from flagger.training.card import render_card
 
 HERE = Path(__file__).resolve().parent
 AUTHORED = HERE.parent / "training" / "long_messages"
-# The length penalty lowers every long message alike and costs mixed recall before it saves a
-# benign flag (the trade-off table shows it), so rules are fitted without it; it is still tabled.
-FITTED_PENALTIES = (0.0,)
+# Rules are fitted without the length penalty (it lowers every long message alike and costs
+# mixed recall before it saves a benign flag); it is only tabled.
 WEIGHTS = tuple(round(float(w), 2) for w in np.arange(0.0, 1.01, 0.05))
 SIDES: tuple[int | None, ...] = (8, 16, 32, None)  # context tokens each side; None: a window
 REFERENCE_TOKENS = 96
@@ -174,24 +173,22 @@ def choose_rule(flagger: Flagger, sides: Sides, threshold: float, keep: float) -
     fewest benign flags at ``review`` (a few benign flags at ``default`` in a hundred messages
     tie too often to choose by); then the highest mixed recall; then the smallest rule."""
     review = flagger.resolve_threshold("review").value
+    candidates = [NONE] + [Rule(w, 0.0, side) for side in sides for w in WEIGHTS if w > 0]
     allowed = []
-    for side, half in sides.items():
-        for weight in WEIGHTS if side is not None else (0.0, *WEIGHTS):
-            for penalty in FITTED_PENALTIES:
-                rule = Rule(weight, penalty, side)
-                r = _rates(flagger, half, rule, threshold)
-                if r["mixed_recall_ratio"] >= keep:
-                    finer = float((half.benign.scores(flagger, rule) >= review).mean())
-                    size = side if side is not None else 10**6
-                    key = (
-                        r["benign_flag_rate"],
-                        finer,
-                        -r["mixed_recall_ratio"],
-                        weight,
-                        penalty,
-                        size,
-                    )
-                    allowed.append((key, rule))
+    for rule in candidates:
+        half = sides[rule.context_tokens]
+        r = _rates(flagger, half, rule, threshold)
+        if r["mixed_recall_ratio"] >= keep:
+            finer = float((half.benign.scores(flagger, rule) >= review).mean())
+            size = rule.context_tokens or 10**6
+            key = (
+                r["benign_flag_rate"],
+                finer,
+                -r["mixed_recall_ratio"],
+                rule.context_weight,
+                size,
+            )
+            allowed.append((key, rule))
     return min(allowed, key=lambda row: row[0])[1] if allowed else NONE
 
 
