@@ -65,7 +65,7 @@ def test_classify_in_order_with_spans(client: TestClient) -> None:
     response = classify(client, [SEXIST, "Briefing moved to 09:30."], explain=True)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["model"] == {"name": "flagger-edos", "version": "1.3.1"}
+    assert body["model"] == {"name": "flagger-edos", "version": "1.3.2"}
     first, second = body["results"]
     assert [first["id"], second["id"]] == ["m0", "m1"]
     assert first["flagged"] and not second["flagged"]
@@ -109,11 +109,11 @@ def test_feedback_needs_review_role_and_is_stored(client: TestClient, tmp_path: 
 
 def test_model_route_and_admin_reload(client: TestClient) -> None:
     info = client.get("/v1/model", headers=CLASSIFY).json()
-    assert info["version"] == "1.3.1" and set(info["operating_points"]) >= {"default", "alert"}
+    assert info["version"] == "1.3.2" and set(info["operating_points"]) >= {"default", "alert"}
     assert client.get("/v1/model").status_code == 401
     assert client.post("/v1/admin/reload", json={}, headers=REVIEW).status_code == 403
     reloaded = client.post("/v1/admin/reload", json={}, headers=ADMIN)
-    assert reloaded.status_code == 200 and reloaded.json()["model_version"] == "flagger-edos@1.3.1"
+    assert reloaded.status_code == 200 and reloaded.json()["model_version"] == "flagger-edos@1.3.2"
     assert classify(client, ["hello"]).status_code == 200
 
 

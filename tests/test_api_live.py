@@ -63,13 +63,13 @@ def text_input(texts: list[str], binary: bool) -> triton.InferInput:
 def test_triton_client_health_and_metadata(client: triton.InferenceServerClient) -> None:
     assert client.is_server_live() and client.is_server_ready()
     assert client.is_model_ready("flagger-edos")
-    assert client.is_model_ready("flagger-edos", "1.3.1")
+    assert client.is_model_ready("flagger-edos", "1.3.2")
     assert not client.is_model_ready("flagger-edos", "0.9")
     assert not client.is_model_ready("other")
     server = client.get_server_metadata(headers=keyed())
     assert server["name"] == "flagger" and "binary_tensor_data" in server["extensions"]
-    meta = client.get_model_metadata("flagger-edos", "1.3.1", headers=keyed())
-    assert meta["versions"] == ["1.3.1"] and meta["inputs"][0]["datatype"] == "BYTES"
+    meta = client.get_model_metadata("flagger-edos", "1.3.2", headers=keyed())
+    assert meta["versions"] == ["1.3.2"] and meta["inputs"][0]["datatype"] == "BYTES"
     assert [o["name"] for o in meta["outputs"]] == [
         "score",
         "flagged",
@@ -95,7 +95,7 @@ def test_triton_client_infers(client: triton.InferenceServerClient, binary: bool
         "flagger-edos",
         [text_input(texts, binary)],
         outputs=asked,
-        model_version="1.3.1",
+        model_version="1.3.2",
         parameters={"threshold": 0.99},
         headers=keyed(),
     )

@@ -49,6 +49,25 @@ def test_kept_export_becomes_the_default_backend(
         Flagger.load(model)
 
 
+def test_onnx_scores_do_not_depend_on_the_batch(
+    tmp_path: Path, tiny_model: Path, edos_csv: Path
+) -> None:
+    """Dynamic int8 quantisation scales activations per tensor; one sequence per run keeps a
+    message's score the same alone, in a batch, padded next to a long text, or in any order."""
+    from flagger.training.export import export_onnx
+
+    model = shutil.copytree(tiny_model, tmp_path / "m")
+    export_onnx(model, edos_csv, max_f1_loss=1.0)
+    flagger = Flagger.load(model, num_threads=1)
+    texts = ["women are weak", "the meeting moved to six", "WOMEN!!! " * 40, "ok"]
+    together = flagger.probabilities(texts)
+    alone = [flagger.probabilities([t]) for t in texts]
+    assert np.array_equal(together.sexist, np.concatenate([a.sexist for a in alone]))
+    assert np.array_equal(together.category, np.concatenate([a.category for a in alone]))
+    reversed_ = flagger.probabilities(texts[::-1])
+    assert np.array_equal(together.sexist, reversed_.sexist[::-1])
+
+
 def test_onnx_backend_without_an_export_is_refused(tiny_model: Path) -> None:
     with pytest.raises(ConfigError, match="no ONNX export"):
         Flagger.load(tiny_model, backend="onnx")
@@ -103,3 +122,23 @@ def test_word_embeddings_are_stored_in_float16(tmp_path: Path, tiny_model: Path)
     assert any(n.op_type == "Cast" and n.input[0].endswith("_float16") for n in graph.node)
     onnx_model = Flagger(OnnxBackend(path, 1), torch_model.tokenizer, torch_model.info)
     assert np.allclose(onnx_model.probabilities(texts).sexist, expected, atol=0.05)
+
+
+def test_an_existing_export_is_remeasured_and_recorded_whatever_its_figures(
+    tmp_path: Path, tiny_model: Path, edos_csv: Path
+) -> None:
+    from flagger.training.export import export_onnx, gate_problem, remeasure_onnx
+
+    model = shutil.copytree(tiny_model, tmp_path / "m")
+    with pytest.raises(ConfigError, match="no ONNX export"):
+        remeasure_onnx(model, edos_csv)
+    first = export_onnx(model, edos_csv, max_f1_loss=1.0)
+    onnx_bytes = (model / first.file).read_bytes()
+    again = remeasure_onnx(model, edos_csv)
+    assert again == first  # the same file, run the same way: the same figures
+    assert (model / first.file).read_bytes() == onnx_bytes
+    assert read_info(model).onnx == again
+    assert gate_problem(again, max_f1_loss=1.0) is None
+    worse = again.model_copy(update={"macro_f1_onnx": again.macro_f1_torch - 0.01})
+    assert "loses 0.0100" in (gate_problem(worse, max_f1_loss=0.005) or "")
+    Flagger.load(model)  # the manifest still matches

@@ -11,9 +11,9 @@ adjustments can then be made to the most severe part's logit before calibration:
 - ``penalty``: the logit is lowered by ``penalty * log(tokens / reference_tokens)`` for messages
   longer than ``reference_tokens``.
 
-``bench/long_messages.py`` fits the context reading (fewest benign long messages flagged while
-keeping recall on long messages with one sexist paragraph) and tables both trade-offs; a message
-that is one part (nearly every single post) is scored exactly as before.
+``bench/long_messages.py`` fits the context reading and the penalty together (fewest benign long
+messages flagged while keeping recall on long messages with one sexist paragraph) and tables both
+trade-offs; a message that is one part (nearly every single post) is scored exactly as before.
 """
 
 from __future__ import annotations
