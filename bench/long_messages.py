@@ -170,12 +170,8 @@ def choose_rule(flagger: Flagger, sides: Sides, threshold: float, keep: float) -
     fewest benign flags at ``review`` (a few benign flags at ``default`` in a hundred messages
     tie too often to choose by); then the highest mixed recall; then the smallest rule."""
     review = flagger.resolve_threshold("review").value
-    candidates = [
-        Rule(w, penalty, side if w else None)
-        for penalty in PENALTIES
-        for side in sides
-        for w in WEIGHTS
-        if w > 0 or side == next(iter(sides))  # no context: once per penalty
+    candidates = [Rule(0.0, penalty) for penalty in PENALTIES] + [
+        Rule(w, penalty, side) for penalty in PENALTIES for side in sides for w in WEIGHTS if w > 0
     ]
     allowed = []
     for rule in candidates:

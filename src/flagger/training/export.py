@@ -210,11 +210,12 @@ def remeasure_onnx(
     Raises:
         ConfigError: if the directory has no ONNX export.
     """
-    path, info = check_model_dir(directory)
-    if info.onnx is None:
+    reference = Flagger.load(directory, backend="torch", num_threads=num_threads)
+    path, existing = reference.path, reference.info.onnx
+    assert path is not None  # loaded from a directory
+    if existing is None:
         raise ConfigError(f"{path} has no ONNX export to measure (make one with export-onnx)")
-    reference = Flagger.load(path, backend="torch", num_threads=num_threads)
-    record = _Measurement(reference, data, split, text_field, checks).of(path / info.onnx.file)
+    record = _Measurement(reference, data, split, text_field, checks).of(path / existing.file)
     updated = reference.info.model_copy(update={"onnx": record})
     rewrite_info(path, updated, render_card(updated))
     return record
